@@ -1,0 +1,29 @@
+# dualrank: the experiment grid of Menon et al. (ICML 2022), "In defense of dual-encoders for
+# neural ranking". Targets: results/table1.csv (and .md). See README.md.
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/candidates.smk"
+include: "workflow/rules/teacher.smk"
+include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/index.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    input:
+        f"{RESULTS}/table1.csv",
+        f"{RESULTS}/table1.md",
+    default_target: True

@@ -1,0 +1,46 @@
+"""Rankers: cross-attention (ca), dual-encoder (de) and late-interaction (colbert)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from transformers import AutoTokenizer, BertConfig, BertModel
+
+from ..errors import InputError
+from .base import Ranker
+from .ca import CrossEncoder
+from .colbert import ColBERT
+from .de import DualEncoder
+from .encoders import build_backbone, load_tokenizer
+
+ARCHS: dict[str, type[Ranker]] = {"ca": CrossEncoder, "de": DualEncoder, "colbert": ColBERT}
+
+
+def build_model(arch: str, encoder: dict, tokenizer_dir: str | None, query_length: int,
+                passage_length: int, dropout: float = 0.1, layer_norm: bool = True) -> Ranker:
+    if arch not in ARCHS:
+        raise InputError(f"unknown architecture {arch!r}; known: {sorted(ARCHS)}")
+    tokenizer = load_tokenizer(encoder, tokenizer_dir)
+    backbone = build_backbone(encoder, tokenizer, dropout)
+    return ARCHS[arch](backbone, tokenizer, query_length=query_length,
+                       passage_length=passage_length, dropout=dropout, layer_norm=layer_norm)
+
+
+def load_model(model_dir: str | Path, device: str | torch.device = "cpu") -> Ranker:
+    """Load a model saved by ``Ranker.save`` (no network: everything is in the directory)."""
+    model_dir = Path(model_dir)
+    meta_path = model_dir / "dualrank.json"
+    if not meta_path.exists():
+        raise InputError(f"{model_dir}: not a dualrank model directory (no dualrank.json)")
+    meta = json.loads(meta_path.read_text())
+    arch = meta.pop("arch")
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+    backbone = BertModel(BertConfig.from_pretrained(str(model_dir)), add_pooling_layer=False)
+    model = ARCHS[arch](backbone, tokenizer, **meta)
+    model.load_state_dict(torch.load(model_dir / "weights.pt", map_location="cpu", weights_only=True))
+    return model.to(device).eval()
+
+
+__all__ = ["ARCHS", "Ranker", "CrossEncoder", "DualEncoder", "ColBERT", "build_model", "load_model"]

@@ -1,0 +1,61 @@
+"""Tokenizers: a WordPiece vocabulary trained on a corpus (demo preset) or a model's own.
+
+The demo has no pre-trained weights, so its encoders need a vocabulary of their own: an
+uncased BERT WordPiece tokenizer trained on the corpus, saved as a ``BertTokenizerFast``
+directory that ``AutoTokenizer.from_pretrained`` loads like any Hugging Face tokenizer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from .logs import setup_logging
+
+log = logging.getLogger(__name__)
+
+
+def train_wordpiece(corpus_path: str | Path, out_dir: str | Path, vocab_size: int = 4000,
+                    extra_texts: list[str] | None = None) -> Path:
+    from tokenizers import BertWordPieceTokenizer
+    from transformers import BertTokenizerFast
+
+    texts = pq.read_table(corpus_path, columns=["text"]).column("text").to_pylist()
+    texts += extra_texts or []
+    tok = BertWordPieceTokenizer(lowercase=True, strip_accents=True, clean_text=True)
+    tok.train_from_iterator(texts, vocab_size=vocab_size, min_frequency=2, show_progress=False)
+    out_dir = Path(out_dir)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        tok.save_model(str(tmp))
+        fast = BertTokenizerFast(vocab_file=str(tmp / "vocab.txt"), do_lower_case=True)
+        fast.save_pretrained(str(tmp))
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        tmp.rename(out_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    log.info("trained WordPiece vocabulary of %d tokens on %d texts -> %s",
+             tok.get_vocab_size(), len(texts), out_dir)
+    return out_dir
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--corpus", required=True)
+    p.add_argument("--queries", nargs="*", default=[], help="query tables whose text joins the training texts")
+    p.add_argument("--out", required=True)
+    p.add_argument("--vocab-size", type=int, default=4000)
+    a = p.parse_args(argv)
+    setup_logging()
+    extra = [t for q in a.queries for t in pq.read_table(q, columns=["text"]).column("text").to_pylist()]
+    train_wordpiece(a.corpus, a.out, a.vocab_size, extra)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+# Stage 2, candidates: Lucene BM25 (pyserini) for the splits without official candidates, the
+# NQ-style mixed dev sets, and (for datasets without triples) labelled training pairs.
+
+
+rule bm25_index:
+    input:
+        f"{DATA}/{{dataset}}/corpus.parquet",
+    output:
+        directory(f"{DATA}/{{dataset}}/bm25-index"),
+    threads: resources("cpu")["threads"]
+    resources:
+        mem_mb=resources("cpu")["mem_mb"],
+        runtime=resources("cpu")["runtime"],
+    log:
+        "logs/bm25_index/{dataset}.log",
+    benchmark:
+        "benchmarks/bm25_index/{dataset}.tsv"
+    conda:
+        "../../envs/dualrank.yaml"
+    shell:
+        "python -m dualrank.bm25 index --corpus {input:q} --index {output:q} --threads {threads} 2> {log:q}"
+
+
+rule bm25_run:
+    input:
+        index=f"{DATA}/{{dataset}}/bm25-index",
+        queries=f"{DATA}/{{dataset}}/queries-{{split}}.parquet",
+    output:
+        f"{DATA}/{{dataset}}/bm25-{{split}}.parquet",
+    params:
+        k1=config["bm25"]["k1"],
+        b=config["bm25"]["b"],
+        depth=config["bm25"]["depth"],
+    threads: resources("cpu")["threads"]
+    resources:
+        mem_mb=resources("cpu")["mem_mb"],
+        runtime=resources("cpu")["runtime"],
+    log:
+        "logs/bm25_run/{dataset}/{split}.log",
+    benchmark:
+        "benchmarks/bm25_run/{dataset}/{split}.tsv"
+    conda:
+        "../../envs/dualrank.yaml"
+    shell:
+        "python -m dualrank.bm25 search --index {input.index:q} --queries {input.queries:q} "
+        "--out {output:q} --k {params.depth} --k1 {params.k1} --b {params.b} --threads {threads} 2> {log:q}"
+
+
+rule mixed_candidates:
+    input:
+        run=f"{DATA}/{{dataset}}/bm25-{{split}}.parquet",
+        qrels=f"{DATA}/{{dataset}}/qrels-{{split}}.parquet",
+        corpus=f"{DATA}/{{dataset}}/corpus.parquet",
+    output:
+        f"{DATA}/{{dataset}}/mixed-{{split}}.parquet",
+    params:
+        bm25=100,
+        random=100,
+        seed=0,
+    log:
+        "logs/mixed_candidates/{dataset}/{split}.log",
+    benchmark:
+        "benchmarks/mixed_candidates/{dataset}/{split}.tsv"
+    conda:
+        "../../envs/dualrank.yaml"
+    shell:
+        "python -m dualrank.candidates mix --run {input.run:q} --qrels {input.qrels:q} "
+        "--corpus {input.corpus:q} --bm25 {params.bm25} --random {params.random} "
+        "--seed {params.seed} --out {output:q} 2> {log:q}"
+
+
+rule train_pairs:
+    input:
+        run=f"{DATA}/{{dataset}}/bm25-train.parquet",
+        qrels=f"{DATA}/{{dataset}}/qrels-train.parquet",
+    output:
+        f"{DATA}/{{dataset}}/train-pairs.parquet",
+    wildcard_constraints:
+        dataset=datasets_with("source", "synthetic"),
+    params:
+        negatives=lambda w: config["datasets"][w.dataset]["synthetic"]["train_negatives"],
+    log:
+        "logs/train_pairs/{dataset}.log",
+    benchmark:
+        "benchmarks/train_pairs/{dataset}.tsv"
+    conda:
+        "../../envs/dualrank.yaml"
+    shell:
+        "python -m dualrank.candidates pairs --run {input.run:q} --qrels {input.qrels:q} "
+        "--negatives {params.negatives} --out {output:q} 2> {log:q}"

@@ -1,0 +1,138 @@
+# Input functions and paths shared by the rules. The grid logic lives in dualrank.grid
+# (unit-tested, no torch import) so that a dry run of the paper grid stays fast.
+import json
+import os
+import re
+
+from dualrank import grid
+from dualrank.grid import Run
+
+DATA = config["data_dir"]
+RESULTS = config["results_dir"]
+RUN = "{dataset}/{arch}-{encoder}/{loss}/seed{seed}"
+DATASETS = sorted(config["datasets"])
+
+
+def _alternatives(names):
+    # A regex matching exactly these names (or nothing when the list is empty).
+    return "|".join(map(re.escape, names)) if names else "(?!x)x"
+
+
+def datasets_with(key, *values):
+    return _alternatives([d for d in DATASETS if config["datasets"][d][key] in values])
+
+
+def check_config():
+    """What the JSON schema cannot say, said with the offending key."""
+    for name, spec in config["encoders"].items():
+        given = [k for k in ("hf_id", "path", "init") if spec.get(k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"config key encoders.{name}: give exactly one of hf_id, path, init (got {given})")
+    for table in ("table1",):
+        for row in config[table]["rows"]:
+            if row["arch"] == "bm25":
+                continue
+            if row["encoder"] not in config["encoders"]:
+                raise ValueError(f"config key {table}.rows '{row['name']}': unknown encoder {row['encoder']!r}")
+            if row["loss"] not in config["losses"]:
+                raise ValueError(f"config key {table}.rows '{row['name']}': unknown loss {row['loss']!r}")
+        for col in config[table]["columns"]:
+            ds = config["datasets"].get(col["dataset"])
+            if ds is None or col["evaluation"] not in ds["evaluations"]:
+                raise ValueError(f"config key {table}.columns '{col['name']}': no evaluation "
+                                 f"{col['evaluation']!r} in datasets.{col['dataset']}")
+    for ds in DATASETS:
+        t = config["datasets"][ds]["teacher"]
+        if t["source"] == "ca" and (t.get("encoder") not in config["encoders"] or t.get("variant") not in config["losses"]):
+            raise ValueError(f"config key datasets.{ds}.teacher: a CA teacher needs a known encoder and variant")
+
+
+check_config()
+
+
+def run_of(w):
+    return Run(w.dataset, w.arch, w.encoder, w.loss, int(w.seed))
+
+
+def resources(kind):
+    return config["resources"][kind]
+
+
+def tokenizer_dir(dataset, encoder):
+    # Pre-trained encoders bring their own vocabulary; `init` encoders use the trained one.
+    return f"{DATA}/{dataset}/tokenizer" if "init" in config["encoders"][encoder] and config["encoders"][encoder]["init"] else None
+
+
+def train_inputs(w):
+    run = run_of(w)
+    valid = config["datasets"][w.dataset]["valid_split"]
+    ev = config["datasets"][w.dataset]["evaluations"]
+    src = ev.get(valid, {}).get("candidates", "bm25")
+    inputs = {
+        "groups": grid.groups_path(config, w.dataset, w.loss),
+        "corpus": f"{DATA}/{w.dataset}/corpus.parquet",
+        "queries": f"{DATA}/{w.dataset}/queries-train.parquet",
+        "valid_candidates": grid.candidates_path(config, w.dataset, valid, src),
+        "valid_queries": f"{DATA}/{w.dataset}/queries-{valid}.parquet",
+        "valid_qrels": f"{DATA}/{w.dataset}/qrels-{valid}.parquet",
+    }
+    tok = tokenizer_dir(w.dataset, w.encoder)
+    if tok:
+        inputs["tokenizer"] = tok
+    return inputs
+
+
+def train_spec(w):
+    return json.dumps(grid.train_spec(config, run_of(w)), sort_keys=True)
+
+
+def eval_specs(w, run_dir):
+    arch = getattr(w, "arch", "bm25")
+    specs = grid.evaluations(config, w.dataset, arch)
+    for s in specs:
+        s["run_out"] = f"{run_dir}/{s['name']}.run.parquet"
+    return specs
+
+
+def evaluate_inputs(w):
+    arch = getattr(w, "arch", "bm25")
+    specs = grid.evaluations(config, w.dataset, arch)
+    inputs = {"corpus": f"{DATA}/{w.dataset}/corpus.parquet"}
+    for s in specs:
+        inputs[f"{s['name']}_queries"] = s["queries"]
+        inputs[f"{s['name']}_qrels"] = s["qrels"]
+        if "candidates" in s:
+            inputs[f"{s['name']}_candidates"] = s["candidates"]
+    if arch != "bm25":
+        inputs["model"] = f"{RESULTS}/runs/{RUN}/model".format(**w)
+        if any(s["mode"] == "retrieval" for s in specs):
+            inputs["index"] = f"{RESULTS}/runs/{RUN}/index".format(**w)
+    return inputs
+
+
+def teacher_model(w):
+    return grid.teacher_run(config, w.dataset).path(RESULTS) + "/model"
+
+
+def table_metrics(table):
+    return [r.path(RESULTS) + "/metrics.json" for r in grid.table_runs(config, table)]
+
+
+def download_file(group, key):
+    """The usable local file of a configured download: the archive member or the file itself."""
+    spec = config["downloads"][group][key]
+    if spec.get("member") or spec["url"].endswith(".gz"):
+        return f"{DATA}/downloads/{group}/{key}"
+    return f"{DATA}/downloads/{group}/{os.path.basename(spec['url'])}"
+
+
+def archive_of(w):
+    spec = config["downloads"][w.group][w.key]
+    return f"{DATA}/downloads/{w.group}/{os.path.basename(spec['url'])}"
+
+
+def url_of(w):
+    for spec in config["downloads"][w.group].values():
+        if os.path.basename(spec["url"]) == w.file:
+            return spec
+    raise ValueError(f"no download in config key downloads.{w.group} has file name {w.file}")

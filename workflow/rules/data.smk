@@ -1,0 +1,154 @@
+# Stage 1, data: every dataset ends up as the same Parquet contract under data/{dataset}/
+# (corpus, queries-{split}, qrels-{split}), from real downloads or the demo's generator.
+
+
+rule download:
+    output:
+        f"{DATA}/downloads/{{group}}/{{file}}",
+    wildcard_constraints:
+        file=r"[^/]+\.(tar\.gz|tgz|gz|tsv|txt|json)",
+    params:
+        url=lambda w: url_of(w)["url"],
+        md5=lambda w: url_of(w).get("md5") or "",
+    log:
+        "logs/download/{group}/{file}.log",
+    benchmark:
+        "benchmarks/download/{group}/{file}.tsv"
+    conda:
+        "../../envs/dualrank.yaml"
+    retries: 2
+    shell:
+        "python -m dualrank.download --url {params.url:q} --md5 {params.md5:q} --out {output:q} 2> {log:q}"
+
+
+rule extract:
+    input:
+        archive_of,
+    output:
+        f"{DATA}/downloads/{{group}}/{{key}}",
+    wildcard_constraints:
+        key=r"[A-Za-z0-9_]+",
+    params:
+        member=lambda w: config["downloads"][w.group][w.key].get("member") or "",
+    log:
+        "logs/extract/{group}/{key}.log",
+    benchmark:
+        "benchmarks/extract/{group}/{key}.tsv"
+    conda:
+        "../../envs/dualrank.yaml"
+    shell:
+        "python -m dualrank.download extract --archive {input:q} --member {params.member:q} --out {output:q} 2> {log:q}"
+
+
+def _contract(ds, splits, extra=()):
+    return [f"{DATA}/{ds}/corpus.parquet"] + [
+        f"{DATA}/{ds}/{kind}-{s}.parquet" for s in splits for kind in ("queries", "qrels")
+    ] + [f"{DATA}/{ds}/{x}" for x in extra]
+
+
+for ds in DATASETS:
+    spec = config["datasets"][ds]
+
+    if spec["source"] == "synthetic":
+        syn = spec["synthetic"]
+
+        rule:
+            name:
+                f"synthetic_{ds}"
+            output:
+                _contract(ds, syn["splits"]),
+            params:
+                flavour=syn["flavour"],
+                seed=syn["seed"],
+                sizes=" ".join(f"--{k.replace('_', '-')} {v}" for k, v in syn["sizes"].items()),
+                out_dir=f"{DATA}/{ds}",
+            log:
+                f"logs/data/{ds}.log",
+            benchmark:
+                f"benchmarks/data/{ds}.tsv"
+            conda:
+                "../../envs/dualrank.yaml"
+            shell:
+                "python -m dualrank.data.synthetic --flavour {params.flavour} --seed {params.seed} "
+                "{params.sizes} --out-dir {params.out_dir:q} 2> {log:q}"
+
+    elif spec["source"] == "msmarco":
+
+        rule:
+            name:
+                f"prepare_{ds}"
+            input:
+                collection=download_file("msmarco", "collection"),
+                queries_train=download_file("msmarco", "queries_train"),
+                queries_dev=download_file("msmarco", "queries_dev"),
+                qrels_dev=download_file("msmarco", "qrels_dev"),
+                top1000_dev=download_file("msmarco", "top1000_dev"),
+                queries_dl19=download_file("msmarco", "queries_dl19"),
+                qrels_dl19=download_file("msmarco", "qrels_dl19"),
+                top1000_dl19=download_file("msmarco", "top1000_dl19"),
+            output:
+                _contract(ds, ["dev", "dl19"], ["queries-train.parquet", "official-dev.parquet",
+                                                "official-dl19.parquet"]),
+            params:
+                out_dir=f"{DATA}/{ds}",
+            log:
+                f"logs/data/{ds}.log",
+            benchmark:
+                f"benchmarks/data/{ds}.tsv"
+            resources:
+                mem_mb=16000,
+            conda:
+                "../../envs/dualrank.yaml"
+            shell:
+                "python -m dualrank.data.prepare msmarco --collection {input.collection:q} "
+                "--queries-train {input.queries_train:q} --queries-dev {input.queries_dev:q} "
+                "--qrels-dev {input.qrels_dev:q} --top1000-dev {input.top1000_dev:q} "
+                "--queries-dl19 {input.queries_dl19:q} --qrels-dl19 {input.qrels_dl19:q} "
+                "--top1000-dl19 {input.top1000_dl19:q} --out-dir {params.out_dir:q} 2> {log:q}"
+
+    elif spec["source"] == "nq":
+
+        rule:
+            name:
+                f"prepare_{ds}"
+            input:
+                passages=download_file("nq", "passages"),
+                train=download_file("nq", "train"),
+                dev=download_file("nq", "dev"),
+            output:
+                _contract(ds, ["dev"], ["queries-train.parquet", "train-pairs.parquet",
+                                        "official-dev.parquet"]),
+            params:
+                out_dir=f"{DATA}/{ds}",
+                hard_negatives=19,
+            log:
+                f"logs/data/{ds}.log",
+            benchmark:
+                f"benchmarks/data/{ds}.tsv"
+            resources:
+                mem_mb=32000,
+            conda:
+                "../../envs/dualrank.yaml"
+            shell:
+                "python -m dualrank.data.prepare nq --passages {input.passages:q} "
+                "--train {input.train:q} --dev {input.dev:q} --hard-negatives {params.hard_negatives} "
+                "--out-dir {params.out_dir:q} 2> {log:q}"
+
+
+rule tokenizer:
+    input:
+        corpus=f"{DATA}/{{dataset}}/corpus.parquet",
+        queries=f"{DATA}/{{dataset}}/queries-train.parquet",
+    output:
+        directory(f"{DATA}/{{dataset}}/tokenizer"),
+    params:
+        vocab_size=config["tokenizer"]["vocab_size"],
+    log:
+        "logs/tokenizer/{dataset}.log",
+    benchmark:
+        "benchmarks/tokenizer/{dataset}.tsv"
+    conda:
+        "../../envs/dualrank.yaml"
+    shell:
+        "python -m dualrank.tokenizer --corpus {input.corpus:q} --queries {input.queries:q} "
+        "--vocab-size {params.vocab_size} --out {output:q} 2> {log:q}"

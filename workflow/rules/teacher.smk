@@ -1,0 +1,47 @@
+# Stage 3, teacher: scores for the labelled training pairs, from the published T1 (or T2
+# ensemble) cross-encoder of Hofstätter et al. (2020), or from this grid's own CA run.
+
+
+rule teacher_import:
+    input:
+        lambda w: download_file("teacher", config["datasets"][w.dataset]["teacher"]["scores"]),
+    output:
+        f"{DATA}/{{dataset}}/teacher-pairs.parquet",
+    wildcard_constraints:
+        dataset=_alternatives([d for d in DATASETS if config["datasets"][d]["teacher"]["source"] == "published"]),
+    resources:
+        mem_mb=resources("cpu")["mem_mb"],
+    log:
+        "logs/teacher/{dataset}.log",
+    benchmark:
+        "benchmarks/teacher/{dataset}.tsv"
+    conda:
+        "../../envs/dualrank.yaml"
+    shell:
+        "python -m dualrank.teacher import --scores {input:q} --out {output:q} 2> {log:q}"
+
+
+rule teacher_score:
+    input:
+        model=teacher_model,
+        pairs=f"{DATA}/{{dataset}}/train-pairs.parquet",
+        corpus=f"{DATA}/{{dataset}}/corpus.parquet",
+        queries=f"{DATA}/{{dataset}}/queries-train.parquet",
+    output:
+        f"{DATA}/{{dataset}}/teacher-pairs.parquet",
+    wildcard_constraints:
+        dataset=_alternatives([d for d in DATASETS if config["datasets"][d]["teacher"]["source"] == "ca"]),
+    threads: resources("score")["threads"]
+    resources:
+        gpu=resources("score")["gpu"],
+        mem_mb=resources("score")["mem_mb"],
+        runtime=resources("score")["runtime"],
+    log:
+        "logs/teacher/{dataset}.log",
+    benchmark:
+        "benchmarks/teacher/{dataset}.tsv"
+    conda:
+        "../../envs/dualrank.yaml"
+    shell:
+        "python -m dualrank.teacher score --model {input.model:q} --pairs {input.pairs:q} "
+        "--corpus {input.corpus:q} --queries {input.queries:q} --out {output:q} --threads {threads} 2> {log:q}"
