@@ -121,7 +121,8 @@ def table_metrics(table):
 def download_file(group, key):
     """The usable local file of a configured download: the archive member or the file itself."""
     spec = config["downloads"][group][key]
-    if spec.get("member") or spec["url"].endswith(".gz"):
+    # Readers stream .gz files directly; only tar members are extracted.
+    if spec.get("member"):
         return f"{DATA}/downloads/{group}/{key}"
     return f"{DATA}/downloads/{group}/{os.path.basename(spec['url'])}"
 
