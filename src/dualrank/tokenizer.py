@@ -32,8 +32,11 @@ def train_wordpiece(corpus_path: str | Path, out_dir: str | Path, vocab_size: in
     out_dir = Path(out_dir)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
-        tok.save_model(str(tmp))
-        fast = BertTokenizerFast(vocab_file=str(tmp / "vocab.txt"), do_lower_case=True)
+        # Wrap the trained tokenizer object itself: building from vocab.txt alone loses the
+        # vocabulary under transformers 5 (every word becomes [UNK]).
+        fast = BertTokenizerFast(tokenizer_object=tok._tokenizer, unk_token="[UNK]",
+                                 sep_token="[SEP]", pad_token="[PAD]", cls_token="[CLS]",
+                                 mask_token="[MASK]")
         fast.save_pretrained(str(tmp))
         if out_dir.exists():
             shutil.rmtree(out_dir)

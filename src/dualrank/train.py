@@ -48,7 +48,7 @@ log = logging.getLogger("dualrank.train")
 TRAINING_KEYS = {
     "lr", "weight_decay", "batch_size", "max_steps", "warmup_steps", "query_length",
     "passage_length", "dropout", "output_layer_norm", "eval_every", "patience",
-    "valid_queries", "train_eval_groups", "max_grad_norm", "eval_batch_size",
+    "valid_queries", "valid_depth", "train_eval_groups", "max_grad_norm", "eval_batch_size",
 }
 
 
@@ -119,6 +119,7 @@ class Trainer:
         vc = contracts.read(a.valid_candidates, "run")
         vq = contracts.read(a.valid_qrels, "qrels")
         keep = sorted(vq["query_id"].unique())[: self.t.get("valid_queries", 10**9)]
+        vc = vc[vc["rank"] <= self.t.get("valid_depth", 10**9)]
         self.valid_cands = vc[vc["query_id"].isin(keep)]
         self.valid_qrels = vq[vq["query_id"].isin(keep)]
         doc_ids = {d for g in self.groups.doc_ids for d in g if d} | set(self.valid_cands["doc_id"])
