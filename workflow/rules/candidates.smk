@@ -18,7 +18,7 @@ rule bm25_index:
     conda:
         "../../envs/dualrank.yaml"
     shell:
-        "python -m dualrank.bm25 index --corpus {input:q} --index {output:q} --threads {threads} 2> {log:q}"
+        "python -m dualrank.bm25 index --corpus {input:q} --index {output:q} --threads {threads} > {log:q} 2>&1"
 
 
 rule bm25_run:
@@ -43,7 +43,7 @@ rule bm25_run:
         "../../envs/dualrank.yaml"
     shell:
         "python -m dualrank.bm25 search --index {input.index:q} --queries {input.queries:q} "
-        "--out {output:q} --k {params.depth} --k1 {params.k1} --b {params.b} --threads {threads} 2> {log:q}"
+        "--out {output:q} --k {params.depth} --k1 {params.k1} --b {params.b} --threads {threads} > {log:q} 2>&1"
 
 
 rule mixed_candidates:
@@ -66,7 +66,7 @@ rule mixed_candidates:
     shell:
         "python -m dualrank.candidates mix --run {input.run:q} --qrels {input.qrels:q} "
         "--corpus {input.corpus:q} --bm25 {params.bm25} --random {params.random} "
-        "--seed {params.seed} --out {output:q} 2> {log:q}"
+        "--seed {params.seed} --out {output:q} > {log:q} 2>&1"
 
 
 rule train_pairs:
@@ -87,4 +87,4 @@ rule train_pairs:
         "../../envs/dualrank.yaml"
     shell:
         "python -m dualrank.candidates pairs --run {input.run:q} --qrels {input.qrels:q} "
-        "--negatives {params.negatives} --out {output:q} 2> {log:q}"
+        "--negatives {params.negatives} --out {output:q} > {log:q} 2>&1"
