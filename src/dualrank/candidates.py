@@ -20,8 +20,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from . import contracts
+from .contracts import ranked
 from .logs import entry_point
-from .rerank import ranked
 
 
 def _positives(qrels: pd.DataFrame) -> pd.DataFrame:

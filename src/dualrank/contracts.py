@@ -108,3 +108,12 @@ def read(path: str | os.PathLike, kind: str, columns: list[str] | None = None) -
     if columns is not None:
         table = table.select(columns)
     return table.to_pandas()
+
+
+def ranked(df: pd.DataFrame) -> pd.DataFrame:
+    """A run from (query_id, doc_id, score): rank 1..n per query by descending score, ties by
+    doc id so that the order is deterministic."""
+    df = df.sort_values(["query_id", "score", "doc_id"], ascending=[True, False, True], kind="stable")
+    df = df.reset_index(drop=True)
+    df["rank"] = df.groupby("query_id").cumcount().astype("int32") + 1
+    return df[["query_id", "doc_id", "score", "rank"]]

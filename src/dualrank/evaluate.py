@@ -22,14 +22,9 @@ import logging
 import os
 from pathlib import Path
 
-import torch
-
 from . import contracts
-from .index import retrieve
 from .logs import entry_point
 from .metrics import evaluate
-from .models import load_model
-from .rerank import score_candidates
 from .texts import load_texts
 
 log = logging.getLogger("dualrank.evaluate")
@@ -38,6 +33,8 @@ log = logging.getLogger("dualrank.evaluate")
 def run_one(spec: dict, model, corpus: str | None, index: str | None, batch_size: int) -> dict:
     qrels = contracts.read(spec["qrels"], "qrels")
     if spec["mode"] == "retrieval":
+        from .index import retrieve
+
         queries = load_texts(spec["queries"], "queries", set(qrels["query_id"]))
         run = retrieve(model, index, queries, spec.get("depth", 1000), batch_size)
     else:
@@ -49,6 +46,8 @@ def run_one(spec: dict, model, corpus: str | None, index: str | None, batch_size
         else:
             queries = load_texts(spec["queries"], "queries", set(cands["query_id"]))
             docs = load_texts(corpus, "corpus", set(cands["doc_id"]))
+            from .rerank import score_candidates
+
             run = score_candidates(model, cands, queries, docs, batch_size)
     contracts.write(run, spec["run_out"], "run")
     agg, _ = evaluate(run, qrels, rel_level=spec.get("rel_level", 1))
@@ -67,10 +66,15 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--threads", type=int, default=0)
     a = p.parse_args(argv)
-    if a.threads:
-        torch.set_num_threads(a.threads)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    model = load_model(a.model, device) if a.model else None
+    model = None
+    if a.model:  # torch is imported only when there is a model to run (not for BM25)
+        import torch
+
+        from .models import load_model
+
+        if a.threads:
+            torch.set_num_threads(a.threads)
+        model = load_model(a.model, "cuda" if torch.cuda.is_available() else "cpu")
     results = {e["name"]: run_one(e, model, a.corpus, a.index, a.batch_size) for e in json.loads(a.evals)}
     path, tmp = contracts.atomic_path(a.metrics_out)
     tmp.write_text(json.dumps(results, indent=1))

@@ -77,11 +77,13 @@ def evaluations(config: dict, dataset: str, arch: str) -> list[dict]:
         spec = {"name": name, "mode": e["mode"], "split": split, "rel_level": e["rel_level"],
                 "depth": e["depth"], "queries": data(config, dataset, f"queries-{split}.parquet"),
                 "qrels": data(config, dataset, f"qrels-{split}.parquet")}
-        if e["mode"] == "rerank" or arch == "bm25":
-            # BM25's retrieval is its own candidate list: the paper's equal BM25 columns.
-            src = e.get("candidates", "bm25")
-            spec["candidates"] = candidates_path(config, dataset, split, src)
+        if arch == "bm25":
+            # The BM25 row is our Lucene run itself, for re-ranking and retrieval alike (the
+            # paper's equal BM25 columns); official candidate files carry no BM25 scores.
+            spec["candidates"] = candidates_path(config, dataset, split, "bm25")
             spec["mode"] = "rerank"
+        elif e["mode"] == "rerank":
+            spec["candidates"] = candidates_path(config, dataset, split, e.get("candidates", "bm25"))
         out.append(spec)
     return out
 

@@ -9,17 +9,10 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .contracts import ranked
 from .models import Ranker
 
 log = logging.getLogger(__name__)
-
-
-def ranked(df: pd.DataFrame) -> pd.DataFrame:
-    """Rank 1..n per query by descending score (ties by doc id, for determinism)."""
-    df = df.sort_values(["query_id", "score", "doc_id"], ascending=[True, False, True], kind="stable")
-    df = df.reset_index(drop=True)
-    df["rank"] = df.groupby("query_id").cumcount().astype("int32") + 1
-    return df[["query_id", "doc_id", "score", "rank"]]
 
 
 @torch.inference_mode()

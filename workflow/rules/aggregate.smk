@@ -2,12 +2,6 @@
 # teacher score for distillation (§5), positives plus the first negatives for one-hot.
 
 
-def label_pairs(w):
-    # With published teacher scores the scored triples are also the labelled pairs.
-    published = config["datasets"][w.dataset]["teacher"]["source"] == "published"
-    return f"{DATA}/{w.dataset}/{'teacher' if published else 'train'}-pairs.parquet"
-
-
 rule groups:
     input:
         lambda w: label_pairs(w) if w.kind == "labels" else f"{DATA}/{w.dataset}/teacher-pairs.parquet",

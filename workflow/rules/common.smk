@@ -111,11 +111,28 @@ def evaluate_inputs(w):
 
 
 def teacher_model(w):
-    return grid.teacher_run(config, w.dataset).path(RESULTS) + "/model"
+    return os.path.join(grid.teacher_run(config, w.dataset).path(RESULTS), "model")
 
 
 def table_metrics(table):
-    return [r.path(RESULTS) + "/metrics.json" for r in grid.table_runs(config, table)]
+    return [os.path.join(r.path(RESULTS), "metrics.json") for r in grid.table_runs(config, table)]
+
+
+def contract_files(ds, splits, extra=()):
+    """The contract tables a data rule writes for a dataset."""
+    return [f"{DATA}/{ds}/corpus.parquet"] + [
+        f"{DATA}/{ds}/{kind}-{s}.parquet" for s in splits for kind in ("queries", "qrels")
+    ] + [f"{DATA}/{ds}/{x}" for x in extra]
+
+
+def out_dir(w, output):
+    return os.path.dirname(output[0])
+
+
+def label_pairs(w):
+    # With published teacher scores the scored triples are also the labelled pairs.
+    published = config["datasets"][w.dataset]["teacher"]["source"] == "published"
+    return f"{DATA}/{w.dataset}/{'teacher' if published else 'train'}-pairs.parquet"
 
 
 def download_file(group, key):

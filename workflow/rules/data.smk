@@ -40,12 +40,6 @@ rule extract:
         "python -m dualrank.download extract --archive {input:q} --member {params.member:q} --out {output:q} 2> {log:q}"
 
 
-def _contract(ds, splits, extra=()):
-    return [f"{DATA}/{ds}/corpus.parquet"] + [
-        f"{DATA}/{ds}/{kind}-{s}.parquet" for s in splits for kind in ("queries", "qrels")
-    ] + [f"{DATA}/{ds}/{x}" for x in extra]
-
-
 for ds in DATASETS:
     spec = config["datasets"][ds]
 
@@ -56,12 +50,12 @@ for ds in DATASETS:
             name:
                 f"synthetic_{ds}"
             output:
-                _contract(ds, syn["splits"]),
+                contract_files(ds, syn["splits"]),
             params:
                 flavour=syn["flavour"],
                 seed=syn["seed"],
                 sizes=" ".join(f"--{k.replace('_', '-')} {v}" for k, v in syn["sizes"].items()),
-                out_dir=f"{DATA}/{ds}",
+                out_dir=out_dir,
             log:
                 f"logs/data/{ds}.log",
             benchmark:
@@ -87,10 +81,10 @@ for ds in DATASETS:
                 qrels_dl19=download_file("msmarco", "qrels_dl19"),
                 top1000_dl19=download_file("msmarco", "top1000_dl19"),
             output:
-                _contract(ds, ["dev", "dl19"], ["queries-train.parquet", "official-dev.parquet",
+                contract_files(ds, ["dev", "dl19"], ["queries-train.parquet", "official-dev.parquet",
                                                 "official-dl19.parquet"]),
             params:
-                out_dir=f"{DATA}/{ds}",
+                out_dir=out_dir,
             log:
                 f"logs/data/{ds}.log",
             benchmark:
@@ -116,10 +110,10 @@ for ds in DATASETS:
                 train=download_file("nq", "train"),
                 dev=download_file("nq", "dev"),
             output:
-                _contract(ds, ["dev"], ["queries-train.parquet", "train-pairs.parquet",
+                contract_files(ds, ["dev"], ["queries-train.parquet", "train-pairs.parquet",
                                         "official-dev.parquet"]),
             params:
-                out_dir=f"{DATA}/{ds}",
+                out_dir=out_dir,
                 hard_negatives=19,
             log:
                 f"logs/data/{ds}.log",

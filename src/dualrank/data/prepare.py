@@ -26,8 +26,8 @@ from pathlib import Path
 import pandas as pd
 
 from .. import contracts
+from ..contracts import ranked
 from ..logs import entry_point
-from ..rerank import ranked
 from . import readers
 from .convert import _unique_collection, write_chunks
 

@@ -1,0 +1,106 @@
+"""The real Snakemake DAG: lint, the paper grid's dry run, config errors, and the demo chain
+end to end on a tiny overlay (then: a changed hyper-parameter reruns only its own jobs)."""
+
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+# --configfile takes several files (and swallows what follows), so it goes last.
+DEMO = ["--configfile", "workflow/presets/demo.yaml", "tests/presets/ci.yaml"]
+
+
+def snakemake(cwd, *args, check=True):
+    cmd = [sys.executable, "-m", "snakemake", *args]
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
+    return proc
+
+
+def job_counts(output: str) -> dict[str, int]:
+    stats = output.split("Job stats:")[1]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", stats, re.M) if m[1] != "total"}
+
+
+@pytest.fixture
+def demo_workdir(workdir):
+    (workdir / "tests" / "presets").mkdir(parents=True)
+    (workdir / "tests" / "presets" / "ci.yaml").write_text((ROOT / "tests/presets/ci.yaml").read_text())
+    return workdir
+
+
+def test_lint_is_clean(workdir):
+    out = snakemake(workdir, "--lint", check=False)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "Lints for" not in out.stdout + out.stderr
+
+
+def test_paper_dag_lists_the_whole_chain_fast(workdir):
+    t0 = time.time()
+    out = snakemake(workdir, "-n", "results/table1.csv")
+    elapsed = time.time() - t0
+    counts = job_counts(out.stdout)
+    # 7 trained rows x 2 datasets x 3 seeds; DE rows index MS MARCO for retrieval.
+    assert counts["train"] == 42 and counts["evaluate"] == 42
+    assert counts["index"] == 6 * 3
+    for rule in ("download", "extract", "prepare_msmarco", "prepare_nq", "teacher_import",
+                 "teacher_score", "groups", "bm25_index", "bm25_run", "evaluate_bm25", "table1"):
+        assert counts.get(rule, 0) >= 1, rule
+    assert elapsed < 10, f"dry run took {elapsed:.1f}s"
+
+
+@pytest.mark.parametrize("overlay, message", [
+    ("training:\n  lr: fast\n", r"'fast' is not of type 'number'[\s\S]*\['training'\]\['lr'\]"),
+    ("training:\n  lrate: 0.1\n", r"'lrate' was unexpected"),
+    ("losses:\n  m3se: {loss: m3se, k: 1}\n", r"\['losses'\]\['m3se'\]\['k'\]"),
+    ("encoders:\n  bert-base: {init: {layers: 2, hidden: 64, heads: 2, intermediate: 256}}\n",
+     r"encoders\.bert-base: give exactly one of hf_id, path, init"),
+])
+def test_bad_config_value_names_the_key(workdir, overlay, message):
+    (workdir / "bad.yaml").write_text(overlay)
+    out = snakemake(workdir, "-n", "--configfile=bad.yaml", check=False)
+    assert out.returncode != 0
+    assert re.search(message, out.stdout + out.stderr), out.stdout + out.stderr
+    assert not (workdir / "results").exists() and not (workdir / "data").exists()
+
+
+@pytest.mark.slow
+def test_demo_table1_end_to_end_then_only_the_changed_loss_reruns(demo_workdir):
+    w = demo_workdir
+    snakemake(w, "--cores", "2", "results/table1.csv", *DEMO)
+    table = pd.read_csv(w / "results/table1.csv")
+    rows = ["BM25", "Cross-attention BERT (12-layer)", "Dual-encoder BERT (6-layer)", "MSE",
+            "Margin MSE", "RankDistil-B", "M3SE", "Softmax CE"]
+    assert list(dict.fromkeys(table["row"])) == rows
+    ca_retrieval = (table["row"] == rows[1]) & (table["column"] == "MSMARCO retrieval")
+    assert table.loc[ca_retrieval, "mean"].isna().all()  # N/A, as in the paper
+    rest = table[~ca_retrieval]
+    assert rest["mean"].between(0, 1).all()
+    assert (rest.loc[rest["row"] != "BM25", "seeds"] == 2).all()
+    md = (w / "results/table1.md").read_text()
+    assert md.startswith("| Model | MSMARCO re-rank MRR") and "N/A" in md
+    # Every rule logged to logs/.
+    assert any((w / "logs/train").rglob("*.log")) and any((w / "logs/bm25_index").rglob("*.log"))
+    # The metrics agree with an independent evaluation of the written run.
+    m = json.loads((w / "results/runs/msmarco/de-bert-6-768/m3se/seed0/metrics.json").read_text())
+    cli = subprocess.run(
+        [sys.executable, "-m", "dualrank.cli", "evaluate", "--run",
+         "results/runs/msmarco/de-bert-6-768/m3se/seed0/dl19.run.parquet",
+         "--qrels", "data/msmarco/qrels-dl19.parquet", "--rel-level", "2"],
+        cwd=w, capture_output=True, text=True, check=True)
+    assert json.loads(cli.stdout)["ndcg@10"] == pytest.approx(m["dl19"]["ndcg@10"])
+
+    # Editing one loss's hyper-parameter reruns that loss's runs and the table, nothing upstream.
+    (w / "change.yaml").write_text("losses:\n  softmax_ce: {temperature: 2.0}\n")
+    out = snakemake(w, "-n", "results/table1.csv", *DEMO, "change.yaml")
+    counts = job_counts(out.stdout)
+    assert counts == {"train": 4, "evaluate": 4, "index": 2, "table1": 1}, counts
+    jobs = re.findall(r"wildcards: (.*)", out.stdout)
+    assert all("loss=softmax_ce" in j for j in jobs), jobs
