@@ -9,7 +9,7 @@ A subcommand is registered with the :func:`command` decorator::
 
     @command("train", "train one model", _args)
     def train_cmd(args) -> int | None:  # returns the exit code (None means 0)
-        ...
+        return run_training(args.config)
 
 Modules that define subcommands are listed in :data:`COMMAND_MODULES` and imported when
 :func:`main` builds the parser (so a module's decorators run without ``cli`` importing it

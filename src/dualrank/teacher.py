@@ -15,18 +15,15 @@ import argparse
 import logging
 import os
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
-import torch
 
 from . import contracts
 from .errors import InputError
 from .logs import entry_point
-from .models import load_model
-from .rerank import score_candidates
-from .texts import load_texts
 
 log = logging.getLogger("dualrank.teacher")
 
@@ -34,6 +31,13 @@ T1_COLUMNS = ["pos_score", "neg_score", "query_id", "pos_pid", "neg_pid"]
 
 
 def score_pairs(model_dir: str, pairs_path: str, corpus: str, queries: str, batch_size: int) -> pa.Table:
+    # torch and the models are imported here only: ``import`` of published scores needs neither.
+    import torch
+
+    from .models import load_model
+    from .rerank import score_candidates
+    from .texts import load_texts
+
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model = load_model(model_dir, device)
     pairs = contracts.read(pairs_path, "pairs")
@@ -47,31 +51,59 @@ def score_pairs(model_dir: str, pairs_path: str, corpus: str, queries: str, batc
     return contracts.to_table(scored, "pairs")
 
 
+def _first_new(keys: pa.Array, seen: pa.Array | None) -> np.ndarray:
+    """Row positions of the first occurrence of each key of ``keys`` that is not in ``seen``."""
+    enc = pc.dictionary_encode(keys)
+    _, first = np.unique(enc.indices.to_numpy(zero_copy_only=False), return_index=True)
+    first.sort()
+    if seen is not None and len(seen) and len(first):
+        fresh = pc.invert(pc.is_in(keys.take(pa.array(first)), value_set=seen))
+        first = first[fresh.to_numpy(zero_copy_only=False)]
+    return first
+
+
 def import_published(scores_path: str, out: str, block_size: int = 1 << 24) -> None:
+    """Stream the published file into the pairs contract: every triple gives its negative
+    (label 0); a (query, positive) pair gives a row the first time it is met only.
+
+    Memory: one CSV block plus the keys of the distinct (query, positive) pairs seen so far
+    (~500k for triples.train.small: tens of MB as an Arrow string array, checked against each
+    block with a vectorised hash lookup, no Python objects per row).
+    """
     path, tmp = contracts.atomic_path(out)
     opts = pacsv.ReadOptions(column_names=T1_COLUMNS, block_size=block_size)
     conv = pacsv.ConvertOptions(column_types={
         "pos_score": pa.float32(), "neg_score": pa.float32(), "query_id": pa.string(),
         "pos_pid": pa.string(), "neg_pid": pa.string()})
-    parse = pacsv.ParseOptions(delimiter="\t")
-    seen_pos: set[tuple[str, str]] = set()
-    n = 0
+    # No quoting in the published file: a quote character is data.
+    parse = pacsv.ParseOptions(delimiter="\t", quote_char=False)
+    seen: pa.Array | None = None
+    n = n_pos = 0
     try:
         reader = pacsv.open_csv(scores_path, read_options=opts, parse_options=parse, convert_options=conv)
         with pq.ParquetWriter(tmp, contracts.schema("pairs")) as writer:
             for batch in reader:
                 n += batch.num_rows
-                pos = pa.table({"query_id": batch["query_id"], "doc_id": batch["pos_pid"],
-                                "label": pa.array([1] * batch.num_rows, pa.int8()),
-                                "teacher_score": batch["pos_score"]})
-                keep = [(q, d) not in seen_pos and not seen_pos.add((q, d))
-                        for q, d in zip(pos["query_id"].to_pylist(), pos["doc_id"].to_pylist())]
-                neg = pa.table({"query_id": batch["query_id"], "doc_id": batch["neg_pid"],
-                                "label": pa.array([0] * batch.num_rows, pa.int8()),
-                                "teacher_score": batch["neg_score"]})
-                writer.write_table(pos.filter(pa.array(keep)))
-                writer.write_table(neg)
-                log.info("imported %d teacher triples", n)
+                for col in T1_COLUMNS:
+                    if batch.column(col).null_count:
+                        raise InputError(f"{scores_path}: an empty {col} field in triples {n - batch.num_rows + 1}"
+                                         f"-{n}")
+                keys = pc.binary_join_element_wise(batch.column("query_id"), batch.column("pos_pid"), "\t")
+                first = _first_new(keys, seen)
+                new_keys = keys.take(pa.array(first))
+                seen = new_keys if seen is None else pa.concat_arrays([seen, new_keys])
+                take = pa.array(first)
+                pos = pa.table({"query_id": batch.column("query_id").take(take),
+                                "doc_id": batch.column("pos_pid").take(take),
+                                "label": pa.array(np.ones(len(first), np.int8)),
+                                "teacher_score": batch.column("pos_score").take(take)})
+                neg = pa.table({"query_id": batch.column("query_id"), "doc_id": batch.column("neg_pid"),
+                                "label": pa.array(np.zeros(batch.num_rows, np.int8)),
+                                "teacher_score": batch.column("neg_score")})
+                n_pos += len(first)
+                writer.write_table(contracts.to_table(pos, "pairs"))
+                writer.write_table(contracts.to_table(neg, "pairs"))
+                log.info("imported %d teacher triples (%d distinct positives)", n, n_pos)
         os.replace(tmp, path)
     except (pa.ArrowInvalid, UnicodeDecodeError) as e:
         raise InputError(f"{scores_path}: not in the published format {T1_COLUMNS}: {e}") from e
@@ -92,6 +124,8 @@ def main(argv: list[str] | None = None) -> None:
     i.add_argument("--out", required=True)
     a = p.parse_args(argv)
     if a.cmd == "score":
+        import torch
+
         if a.threads:
             torch.set_num_threads(a.threads)
         table = score_pairs(a.model, a.pairs, a.corpus, a.queries, a.batch_size)

@@ -201,9 +201,10 @@ class Trainer:
         while self.step < t["max_steps"] and self.bad_evals < t["patience"]:
             idx = self.sampler.next()
             scores = self.model.score_groups([g.query_ids[i] for i in idx], [g.doc_ids[i] for i in idx])
-            as_t = lambda a: torch.as_tensor(a[idx], device=self.device)  # noqa: E731
-            loss = self.loss_fn(scores.float(), as_t(g.teacher) if g.teacher is not None else None,
-                                as_t(g.labels), as_t(g.mask))
+            teacher, labels, mask = (
+                None if a is None else torch.as_tensor(a[idx], device=self.device)
+                for a in (g.teacher, g.labels, g.mask))
+            loss = self.loss_fn(scores.float(), teacher, labels, mask)
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
             if t.get("max_grad_norm"):

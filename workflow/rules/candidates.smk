@@ -73,12 +73,15 @@ rule train_pairs:
     input:
         run=f"{DATA}/{{dataset}}/bm25-train.parquet",
         qrels=f"{DATA}/{{dataset}}/qrels-train.parquet",
+        corpus=f"{DATA}/{{dataset}}/corpus.parquet",
     output:
         f"{DATA}/{{dataset}}/train-pairs.parquet",
     wildcard_constraints:
         dataset=datasets_with("source", "synthetic"),
     params:
         negatives=lambda w: config["datasets"][w.dataset]["synthetic"]["train_negatives"],
+        sample_depth=lambda w: config["datasets"][w.dataset]["synthetic"]["train_sample_depth"],
+        random=lambda w: config["datasets"][w.dataset]["synthetic"]["train_random_negatives"],
     log:
         "logs/train_pairs/{dataset}.log",
     benchmark:
@@ -87,4 +90,5 @@ rule train_pairs:
         "../../envs/dualrank.yaml"
     shell:
         "python -m dualrank.candidates pairs --run {input.run:q} --qrels {input.qrels:q} "
-        "--negatives {params.negatives} --out {output:q} > {log:q} 2>&1"
+        "--negatives {params.negatives} --sample-depth {params.sample_depth} "
+        "--random {params.random} --corpus {input.corpus:q} --out {output:q} > {log:q} 2>&1"

@@ -24,9 +24,11 @@ import logging
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from .. import contracts
 from ..contracts import ranked
+from ..errors import InputError
 from ..logs import entry_point
 from . import readers
 from .convert import _unique_collection, write_chunks
@@ -34,13 +36,23 @@ from .convert import _unique_collection, write_chunks
 log = logging.getLogger("dualrank.prepare")
 
 
-def read_top1000(path: str | Path) -> pd.DataFrame:
-    """MS MARCO ``top1000`` files: ``qid<TAB>pid<TAB>query<TAB>passage`` (no scores)."""
-    rows = []
+def read_top1000(path: str | Path, chunk_rows: int = readers.CHUNK_ROWS) -> pd.DataFrame:
+    """MS MARCO ``top1000`` files: ``qid<TAB>pid<TAB>query<TAB>passage`` (no scores).
+
+    Streamed: only the ids are kept, in chunks (the dev file holds 6.67M lines of text)."""
+    chunks, qids, pids = [], [], []
     for line_no, line in readers.iter_lines(path):
-        f = readers._fields(line, 4, "qid, pid, query, passage")
-        rows.append((f[0], f[1]))
-    df = pd.DataFrame(rows, columns=["query_id", "doc_id"]).drop_duplicates()
+        try:
+            f = readers._fields(line, 4, "qid, pid, query, passage")
+            qids.append(readers._id(f[0], "qid"))
+            pids.append(readers._id(f[1], "pid"))
+        except readers._LineError as e:
+            raise InputError(f"{path}:{line_no}: {e}") from None
+        if len(qids) >= chunk_rows:
+            chunks.append(pd.DataFrame({"query_id": qids, "doc_id": pids}, dtype="str"))
+            qids, pids = [], []
+    chunks.append(pd.DataFrame({"query_id": qids, "doc_id": pids}, dtype="str"))
+    df = pd.concat(chunks, ignore_index=True).drop_duplicates()
     df["rank"] = df.groupby("query_id").cumcount().astype("int32") + 1
     df["score"] = (-df["rank"]).astype("float32")
     return df[["query_id", "doc_id", "score", "rank"]]
@@ -54,28 +66,50 @@ def judged(queries: pd.DataFrame, qrels: pd.DataFrame, path) -> pd.DataFrame:
 def msmarco(a: argparse.Namespace) -> None:
     out = Path(a.out_dir)
     write_chunks(_unique_collection(Path(a.collection), readers.CHUNK_ROWS), out / "corpus.parquet", "corpus")
+    # The collection's ids (an Arrow-backed index: ~9M short strings) to check every other file's.
+    doc_ids = pd.Index(pq.read_table(out / "corpus.parquet", columns=["doc_id"])["doc_id"].to_pandas())
     contracts.write(readers.read_queries(a.queries_train), out / "queries-train.parquet", "queries")
     for split, queries, qrels, top in (("dev", a.queries_dev, a.qrels_dev, a.top1000_dev),
                                        ("dl19", a.queries_dl19, a.qrels_dl19, a.top1000_dl19)):
         r = readers.read_qrels(qrels)
+        readers.check_ids(r, doc_ids, "doc_id", qrels, f"the collection ({a.collection})")
         contracts.write(judged(readers.read_queries(queries), r, qrels), out / f"queries-{split}.parquet", "queries")
         contracts.write(r, out / f"qrels-{split}.parquet", "qrels")
         cands = read_top1000(top)
+        readers.check_ids(cands, doc_ids, "doc_id", top, f"the collection ({a.collection})")
         contracts.write(cands[cands["query_id"].isin(set(r["query_id"]))], out / f"official-{split}.parquet", "run")
         log.info("%s: %d judged queries, %d qrels", split, r["query_id"].nunique(), len(r))
+
+
+def _hard_negatives(pairs: pd.DataFrame, n: int) -> pd.DataFrame:
+    """Positives and each query's first ``n`` hard negatives, in file order."""
+    negatives = pairs[pairs["label"] == 0]
+    keep = negatives.groupby("query_id").cumcount() < n
+    return pd.concat([pairs[pairs["label"] > 0], negatives[keep]]).sort_index(kind="stable")
+
+
+def _read_dpr(path: str, hard_negatives: int | None = None, **kwargs) -> readers.DprData:
+    """A DPR biencoder file streamed question chunk by question chunk, keeping queries, qrels and
+    pairs (cut to ``hard_negatives`` per query when given) but not the contexts' text: the
+    training file holds ~6M contexts, whose text is in psgs_w100 already."""
+    parts = []
+    for part in readers.iter_dpr_json(path, **kwargs):
+        if hard_negatives is not None:
+            part.pairs = _hard_negatives(part.pairs, hard_negatives)
+        part.corpus = part.corpus.iloc[:0]
+        parts.append(part)
+    cat = lambda name: pd.concat([getattr(p, name) for p in parts], ignore_index=True)
+    return readers.DprData(*(cat(n) for n in ("queries", "answers", "corpus", "qrels", "pairs")))
 
 
 def nq(a: argparse.Namespace) -> None:
     out = Path(a.out_dir)
     write_chunks(readers.iter_dpr_passages(a.passages), out / "corpus.parquet", "corpus")
-    train = readers.read_dpr_json(a.train, query_prefix="train")
+    train = _read_dpr(a.train, a.hard_negatives, query_prefix="train")
     pairs = train.pairs
-    negatives = pairs[pairs["label"] == 0]
-    keep = negatives.groupby("query_id").cumcount() < a.hard_negatives
-    pairs = pd.concat([pairs[pairs["label"] > 0], negatives[keep]]).sort_index(kind="stable")
     contracts.write(train.queries, out / "queries-train.parquet", "queries")
     contracts.write(pairs, out / "train-pairs.parquet", "pairs")
-    dev = readers.read_dpr_json(a.dev, query_prefix="dev", include_random_negatives=True)
+    dev = _read_dpr(a.dev, query_prefix="dev", include_random_negatives=True)
     contracts.write(dev.queries, out / "queries-dev.parquet", "queries")
     contracts.write(dev.qrels, out / "qrels-dev.parquet", "qrels")
     cands = dev.pairs[["query_id", "doc_id"]].copy()

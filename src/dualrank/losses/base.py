@@ -19,6 +19,7 @@ empty set (a query without positives or without negatives) is zero, never NaN.
 
 from __future__ import annotations
 
+import abc
 import math
 from dataclasses import dataclass
 from typing import ClassVar
@@ -40,7 +41,7 @@ class LossInputs:
     neg: Tensor
 
 
-class RankingLoss(nn.Module):
+class RankingLoss(nn.Module, abc.ABC):
     """Base class: validates and masks the inputs, then averages :meth:`per_query` over B.
 
     Subclasses set ``name`` (the key in :data:`dualrank.losses.LOSSES` and in config files),
@@ -59,8 +60,9 @@ class RankingLoss(nn.Module):
     ) -> Tensor:
         return self.per_query(self._groups(student, teacher, labels, mask)).mean()
 
-    def per_query(self, g: LossInputs) -> Tensor:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def per_query(self, g: LossInputs) -> Tensor:
+        """The loss of each query, [B]."""
 
     def _groups(
         self, student: Tensor, teacher: Tensor | None, labels: Tensor, mask: Tensor | None
@@ -109,8 +111,9 @@ class ListwiseLoss(RankingLoss):
         super().__init__()
         self.temperature = _positive(self.name, "temperature", temperature)
 
-    def target(self, g: LossInputs) -> Tensor:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def target(self, g: LossInputs) -> Tensor:
+        """The target distribution over the K slots, [B, K]."""
 
     def weight(self, log_p: Tensor) -> Tensor:
         return torch.ones_like(log_p)

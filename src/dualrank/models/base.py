@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import json
 from pathlib import Path
 
@@ -21,7 +22,7 @@ class OutputHead(nn.Module):
         return self.norm(self.dropout(x))
 
 
-class Ranker(nn.Module):
+class Ranker(nn.Module, abc.ABC):
     """A scorer s(q, d). Subclasses implement ``score_pairs`` and ``score_groups``."""
 
     arch: str = ""
@@ -53,8 +54,9 @@ class Ranker(nn.Module):
         flat_d = [d for group in docs for d in group]
         return self.score_pairs(flat_q, flat_d).view(len(queries), k)
 
+    @abc.abstractmethod
     def score_pairs(self, queries: list[str], docs: list[str]) -> torch.Tensor:
-        raise NotImplementedError  # abstract: each architecture scores pairs its own way
+        """Scores [N] of N (query, passage) pairs; each architecture scores its own way."""
 
     def save(self, out_dir: str | Path) -> None:
         out_dir = Path(out_dir)
