@@ -156,3 +156,18 @@ def test_teacher_import_streams_published_format(tmp_path):
     got = as_lists(tmp_path / "g.parquet").set_index("query_id")
     assert got.loc["7", "doc_ids"] == ["100", "101", "201"] and got.loc["8", "doc_ids"] == ["300", "200"]
     assert got.loc["7", "teacher_scores"] == [9.5, 8.0, 2.5] and g.groups == 2
+
+
+def test_train_pairs_sampled_negatives_are_seeded_and_drawn_from_the_depth():
+    r = run([("q", f"d{i}", 100.0 - i) for i in range(50)])
+    qrels = pd.DataFrame({"query_id": ["q"], "doc_id": ["d3"], "relevance": [1]})
+    corpus = np.array([f"r{i}" for i in range(500)])  # the ids random negatives are drawn from
+    a = train_pairs(r, qrels, 5, depth=20, seed=1, n_random=3, doc_ids=corpus)
+    b = train_pairs(r, qrels, 5, depth=20, seed=1, n_random=3, doc_ids=corpus)
+    assert a.equals(b)
+    assert a["doc_id"].iloc[0] == "d3" and a["label"].tolist() == [1] + [0] * (len(a) - 1)
+    neg = a["doc_id"].iloc[1:].tolist()
+    bm25 = [d for d in neg if d.startswith("d")]
+    assert len(bm25) == 5 and all(int(d[1:]) < 21 for d in bm25) and "d3" not in neg
+    assert 1 <= sum(d.startswith("r") for d in neg) <= 3
+    assert bm25 != [f"d{i}" for i in (0, 1, 2, 4, 5)]  # a sample, not simply the top 5

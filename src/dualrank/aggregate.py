@@ -27,9 +27,12 @@ Bounded memory (the ~40M pairs of the published MS MARCO teacher never sit in me
    numpy, and its groups are appended to the output Parquet file (one row group per bucket),
    written to a temporary name and renamed into place at the end.
 
-Peak memory is about one batch plus one bucket (a few hundred MB at the defaults); with a
-single bucket (small inputs) the partition pass is skipped. ``python -m dualrank.bench.aggregate``
-measures it at MS MARCO scale.
+Peak memory is about one batch plus one bucket, and does not grow with the input (Parquet is
+read with ``pre_buffer=False``: a pre-buffering reader keeps every chunk it has read until it
+is closed). With a single bucket (small inputs) the partition pass is skipped.
+``python -m dualrank.bench.aggregate`` measures it at MS MARCO scale: 40.4M pairs over 400k
+queries to top-20 groups in 39 s with a peak RSS of 0.70 GiB on 2 cores, against 83 s and
+5.1 GiB for the same aggregation in plain pandas (identical output).
 """
 
 from __future__ import annotations
