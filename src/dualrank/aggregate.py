@@ -210,22 +210,6 @@ def aggregate(pairs: pd.DataFrame, k: int, labels_only: bool = False, where: str
 # Streaming
 
 
-def _open_pairs(path: str | os.PathLike) -> pq.ParquetFile:
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: no such file (expected a pairs table)")
-    try:
-        # pre_buffer=False: with pre-buffering, the reader caches every column chunk it has read
-        # until it is closed (the whole file, after a full pass), which unbounds the memory.
-        pf = pq.ParquetFile(path, pre_buffer=False)
-    except (pa.ArrowInvalid, OSError) as e:
-        raise InputError(f"{path}: not a readable Parquet file: {e}") from e
-    missing = [c for c in PAIR_COLUMNS if c not in pf.schema_arrow.names]
-    if missing:
-        raise InputError(f"{path}: a pairs table needs columns {missing} (has {pf.schema_arrow.names})")
-    return pf
-
-
 def _query_counts(pf: pq.ParquetFile, batch_rows: int, where: str) -> tuple[pa.Array, np.ndarray]:
     """Sorted distinct query ids and the number of pairs of each (pass 1, ``query_id`` only)."""
     acc: pa.Table | None = None
@@ -259,7 +243,7 @@ def aggregate_file(pairs_path: str | os.PathLike, out: str | os.PathLike, k: int
     """Stream a pairs Parquet file into a groups Parquet file in bounded memory (module doc)."""
     _check_k(k)
     where = str(pairs_path)
-    pf = _open_pairs(pairs_path)
+    pf = contracts.open_parquet(pairs_path, "pairs")
     st = Stats(pairs=pf.metadata.num_rows)
     ids, counts = _query_counts(pf, batch_rows, where)
     st.queries = len(ids)

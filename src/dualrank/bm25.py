@@ -119,15 +119,7 @@ def _corpus_batches(
 
     path = Path(corpus)
     where = str(path)
-    if not path.exists():
-        raise InputError(f"{path}: no such file (expected a corpus table)")
-    try:
-        # pre_buffer=False: a pre-buffering reader keeps every column chunk it has read until it
-        # is closed, i.e. the whole 3 GB text column of MS MARCO after one pass.
-        pf = pq.ParquetFile(path, pre_buffer=False)
-    except (pa.ArrowInvalid, OSError) as e:
-        raise InputError(f"{path}: not a readable Parquet file: {e}") from e
-    contracts.to_table(pf.schema_arrow.empty_table(), "corpus", where=where)  # columns + types
+    pf = contracts.open_parquet(path, "corpus")
     _check_unique(pf.read(columns=["doc_id"])["doc_id"], "doc_id", where)
 
     def gen():

@@ -96,6 +96,23 @@ def write(data: pd.DataFrame | pa.Table, path: str | os.PathLike, kind: str) -> 
     return path
 
 
+def open_parquet(path: str | os.PathLike, kind: str) -> pq.ParquetFile:
+    """A contract table opened for streamed reading (``iter_batches``), its columns checked.
+
+    ``pre_buffer=False``: a pre-buffering reader keeps every column chunk it has read until it
+    is closed -- the whole file after one pass (3 GB of MS MARCO text), unbounding memory.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file (expected a {kind} table)")
+    try:
+        pf = pq.ParquetFile(path, pre_buffer=False)
+    except (pa.ArrowInvalid, OSError) as e:
+        raise InputError(f"{path}: not a readable Parquet file: {e}") from e
+    to_table(pf.schema_arrow.empty_table(), kind, where=str(path))  # names and types
+    return pf
+
+
 def read(path: str | os.PathLike, kind: str, columns: list[str] | None = None) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
