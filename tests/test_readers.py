@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import io
 import json
+import tarfile
 from pathlib import Path
 
 import pandas as pd
@@ -231,6 +233,73 @@ def test_cacm_and_vaswani():
     vqrels = readers.read_qrels(DATA / "vaswani/qrels")
     assert len(vqrels) == 2083 and vqrels["query_id"].nunique() == 93
     readers.check_ids(vqrels, docs["doc_id"], "doc_id", "vaswani/qrels")
+
+
+@needs_data
+def test_cacm_html_archive():
+    docs = readers.read_cacm_html(DATA / "cacm/cacm.tar.gz")
+    assert len(docs) == 3204 and list(docs.columns) == ["doc_id", "text"]
+    assert docs["doc_id"].tolist() == [f"CACM-{i:04d}" for i in range(1, 3205)]
+    assert docs["text"].iloc[1] == (
+        "Extraction of Roots by Repeated Subtractions for Digital Computers CACM December, 1958 "
+        "Sugai, I. CA581202 JB March 22, 1978 8:29 PM 2 5 2 2 5 2 2 5 2"
+    )
+    assert not docs["text"].str.contains("<pre>|</html>").any()
+    # a bare "&" and "<=" are text for an HTML parser, as for Jsoup
+    text = docs.set_index("doc_id")["text"]
+    assert "The M & N procedure" in text["CACM-2096"]
+    assert "|B|=n, m<=n, and p, p<=m" in text["CACM-2714"]
+
+
+def _tar(path: Path, members: dict[str, bytes]) -> Path:
+    with tarfile.open(path, "w:gz") as tar:
+        d = tarfile.TarInfo("docs")
+        d.type = tarfile.DIRTYPE
+        tar.addfile(d)
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_cacm_html_text_and_errors(tmp_path):
+    page = (
+        "<html><head><title>T&amp;itle</title><style>p {x: 1}</style></head><body>"
+        "<p>one<b>two</b></p><div>three&nbsp;four&#x200b; &lt;5&gt; &#233;t&eacute;</div>"
+        "<!-- a comment --><script>var s = 1;</script>six<br>seven\n\t eight</body></html>"
+    )
+    p = _tar(
+        tmp_path / "ok.tar.gz",
+        {"docs/A-1.html": page.encode(), "docs/B.txt": b"\xef\xbb\xbfplain"},  # BOM dropped
+    )
+    docs = readers.read_cacm_html(p)
+    assert docs["doc_id"].tolist() == ["A-1", "B.txt"]  # Anserini strips ".html" only
+    assert docs["text"].tolist() == [
+        "T&itle onetwo three four <5> \u00e9t\u00e9 six seven eight",
+        "plain",
+    ]
+    assert convert.main(["cacm-html", str(p), str(tmp_path / "c.parquet")]) == 0
+    assert contracts.read(tmp_path / "c.parquet", "corpus")["doc_id"].tolist() == ["A-1", "B.txt"]
+
+    bad = b"<html><pre>\nline one\nbad \xe9 byte\n</pre></html>\n"
+    p = _tar(
+        tmp_path / "bad.tar.gz",
+        {"docs/CACM-0001.html": b"<pre>ok</pre>", "docs/CACM-0002.html": bad},
+    )
+    with pytest.raises(InputError) as info:
+        readers.read_cacm_html(p)
+    msg = str(info.value)
+    assert msg.startswith(f"{p}:docs/CACM-0002.html: invalid UTF-8 at byte 25 (line 3;"), msg
+    assert convert.main(["cacm-html", str(p), str(tmp_path / "bad.parquet")]) == 2
+    assert not (tmp_path / "bad.parquet").exists()
+
+    p = _tar(tmp_path / "dup.tar.gz", {"a/X.html": b"x", "b/X.html": b"y"})
+    with pytest.raises(InputError, match=r"b/X\.html: duplicate doc_id 'X' \(first from a/X"):
+        readers.read_cacm_html(p)
+    p = _write(tmp_path / "not.tar.gz", b"not a tar archive")
+    with pytest.raises(InputError, match=r"not\.tar\.gz: not a readable tar archive"):
+        readers.read_cacm_html(p)
 
 
 # ------------------------------------------------------------------------------- malformed lines

@@ -1,10 +1,12 @@
 """``python -m dualrank.data.convert KIND INPUT OUTPUT``: an upstream text file -> Parquet contract.
 
 KIND is ``collection`` (MS MARCO ``pid<TAB>text``; streamed, so the 8.8M-passage collection
-never sits in memory whole), ``queries`` (``qid<TAB>text``), ``qrels`` (TREC / MS MARCO qrels)
-or ``run`` (TREC or MS MARCO run). The output is written atomically (temporary file beside it,
-then rename), so a killed job leaves no partial table. Bad input: the message (``path:line:
-what``) on stderr and exit code 2.
+never sits in memory whole), ``queries`` (``qid<TAB>text``), ``qrels`` (TREC / MS MARCO qrels),
+``run`` (TREC or MS MARCO run) or ``cacm-html`` (a ``.tar.gz`` of HTML pages, Anserini's
+``HtmlCollection`` such as ``cacm.tar.gz``, to a corpus: :func:`readers.read_cacm_html`).
+The output is written atomically (temporary file beside it, then rename), so a killed job
+leaves no partial table. Bad input: the message (``path:line: what``) on stderr and exit
+code 2.
 """
 
 from __future__ import annotations
@@ -22,7 +24,13 @@ from .. import contracts
 from ..errors import InputError
 from . import readers
 
-KINDS = {"collection": "corpus", "queries": "queries", "qrels": "qrels", "run": "run"}
+KINDS = {
+    "collection": "corpus",
+    "queries": "queries",
+    "qrels": "qrels",
+    "run": "run",
+    "cacm-html": "corpus",
+}
 
 
 def write_chunks(chunks: Iterable[pd.DataFrame], path: str | Path, kind: str) -> Path:
@@ -61,6 +69,8 @@ def convert(
     source = Path(source)
     if kind == "collection":
         return write_chunks(_unique_collection(source, chunk_rows), output, "corpus")
+    if kind == "cacm-html":
+        return contracts.write(readers.read_cacm_html(source), output, "corpus")
     table = readers.load(source, KINDS[kind])
     return contracts.write(table, output, KINDS[kind])
 
