@@ -60,7 +60,7 @@ def resources(kind):
 
 def tokenizer_dir(dataset, encoder):
     # Pre-trained encoders bring their own vocabulary; `init` encoders use the trained one.
-    return f"{DATA}/{dataset}/tokenizer" if "init" in config["encoders"][encoder] and config["encoders"][encoder]["init"] else None
+    return f"{DATA}/{dataset}/tokenizer" if config["encoders"][encoder].get("init") else None
 
 
 def train_inputs(w):
