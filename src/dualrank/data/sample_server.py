@@ -54,6 +54,7 @@ prepared tables must have.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import email.utils
 import gzip
@@ -429,9 +430,8 @@ def main(argv: list[str] | None = None) -> int:
     httpd = serve(root, a.port)
     log.info("serving %s on http://127.0.0.1:%d/ (Ctrl-C to stop)", root, httpd.port)
     try:
-        httpd.thread.join()
-    except KeyboardInterrupt:
-        pass
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is the way to stop it
+            httpd.thread.join()
     finally:
         httpd.shutdown()
         httpd.server_close()
