@@ -18,10 +18,8 @@ from dualrank.data import readers
 from dualrank.errors import InputError
 from dualrank.metrics import evaluate
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-if not DATA.is_dir():
-    DATA = Path("/work/shared/data")
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason="shared/data samples not available")
+from conftest import SHARED_DATA as DATA
+from conftest import needs_data
 
 SUB105 = DATA / "msmarco-dev-subset105-bm25"
 DL19_QRELS = DATA / "dl19-passage-topics-qrels/qrels.dl19-passage.txt"

@@ -16,10 +16,8 @@ from dualrank import contracts
 from dualrank.data import convert, readers
 from dualrank.errors import InputError
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-if not DATA.is_dir():
-    DATA = Path("/work/shared/data")
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason="shared/data samples not available")
+from conftest import SHARED_DATA as DATA
+from conftest import needs_data
 
 DL19 = DATA / "dl19-passage-topics-qrels"
 DL19_REL = DATA / "dl19-passage-relevant-text"
