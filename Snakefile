@@ -1,5 +1,6 @@
 # dualrank: the experiment grid of Menon et al. (ICML 2022), "In defense of dual-encoders for
-# neural ranking". Targets: results/table1.csv (and .md). See README.md.
+# neural ranking". Targets: results/table{1..12}.csv, results/figure{1..8}.png, results/all.
+# See README.md.
 from snakemake.utils import min_version, validate
 
 min_version("9.0")

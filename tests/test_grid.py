@@ -47,3 +47,43 @@ def test_groups_and_evaluations():
     assert names == ["dev", "dl19"]  # a CA model cannot retrieve
     bm25 = {e["name"]: e for e in grid.evaluations(c, "msmarco", "bm25")}
     assert bm25["dev-retrieval"]["candidates"] == "data/msmarco/bm25-dev.parquet"
+
+
+def test_every_result_is_a_target_and_shares_its_runs():
+    c = config()
+    files = grid.result_files(c)
+    assert {f"results/table{i}.csv" for i in range(1, 13)} <= set(files)
+    assert {f"results/figure{i}.png" for i in range(1, 9)} <= set(files)
+    # Table 2 and Figure 1 need the same bert-6-768 DE one-hot run as Table 1: one path.
+    t1 = set(grid.table_runs(c))
+    shared = Run("msmarco", "de", "bert-6-768", "one_hot", 0)
+    assert shared in t1 and shared in grid.experiment_runs(c, "table2") \
+        and shared in grid.experiment_runs(c, "figure1")
+    # 9 encoders x (CA, DE) x 3 seeds; Figure 1 adds M3SE for the four 6-layer models.
+    assert len(grid.experiment_runs(c, "table2")) == 9 * 2 * 3
+    assert len(grid.experiment_runs(c, "figure1")) == 4 * 3 * 3
+
+
+def test_experiment_cells_carry_rows_methods_and_shapes():
+    c = config()
+    cells = grid.experiment_cells(c, "figure1")
+    first = cells[0]
+    assert (first["row"], first["method"], first["arch"], first["loss"], first["seed"]) == \
+        ("bert-6-128", "CA", "ca", "one_hot", 0)
+    assert (first["layers"], first["hidden"]) == (6, 128)
+    assert first["dir"] == "results/runs/msmarco/ca-bert-6-128/one_hot/seed0"
+    assert grid.encoder_shape(c, "bert-base") == {"layers": 12, "hidden": 768}
+    rows = [x["row"] for x in grid.experiment_cells(c, "table8")]
+    assert rows == ["0", "0.1", "0.2", "0.3", "0.9", "0.99"]  # config order, one seed
+
+
+def test_only_runs_with_a_retrieval_result_build_an_index():
+    c = config()
+    # Table 1's DE rows show MS MARCO retrieval; Table 8's label-smoothing runs do not.
+    t1_de = Run("msmarco", "de", "bert-6-768", "m3se", 1)
+    ls = Run("msmarco", "de", "bert-6-768", "one_hot_k2_ls0.1", 0)
+    names = lambda run: [e["name"] for e in grid.evaluations(c, "msmarco", "de", run)]  # noqa: E731
+    assert names(t1_de) == ["dev", "dl19", "dev-retrieval"]
+    assert names(ls) == ["dev", "dl19"]
+    assert [e["name"] for e in grid.evaluations(c, "msmarco", "bm25", Run("msmarco", "bm25"))] == \
+        ["dev", "dl19", "dev-retrieval"]

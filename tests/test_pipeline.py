@@ -56,12 +56,28 @@ def test_paper_dag_lists_the_whole_chain_fast(workdir):
     assert elapsed < 10, f"dry run took {elapsed:.1f}s"
 
 
+def test_paper_dag_of_every_result(workdir):
+    t0 = time.time()
+    out = snakemake(workdir, "-n", "results/all")
+    elapsed = time.time() - t0
+    counts = job_counts(out.stdout)
+    # Tables 2-12 and Figures 1-8 add their runs to Table 1's; shared runs are trained once.
+    assert counts["table"] == 11 and counts["figure"] == 8 and counts["table1"] == 1
+    assert counts["train"] == counts["evaluate"] == 129
+    assert counts["index"] == 6 * 3  # only Table 1's DE runs show retrieval
+    assert elapsed < 10, f"dry run took {elapsed:.1f}s"
+
+
 @pytest.mark.parametrize("overlay, message", [
     ("training:\n  lr: fast\n", r"'fast' is not of type 'number'[\s\S]*\['training'\]\['lr'\]"),
     ("training:\n  lrate: 0.1\n", r"'lrate' was unexpected"),
     ("losses:\n  m3se: {loss: m3se, k: 1}\n", r"\['losses'\]\['m3se'\]\['k'\]"),
     ("encoders:\n  bert-base: {init: {layers: 2, hidden: 64, heads: 2, intermediate: 256}}\n",
      r"encoders\.bert-base: give exactly one of hf_id, path, init"),
+    ("experiments:\n  table4: {methods: {CA one-hot: {arch: ca, loss: one_hott}}}\n",
+     r"experiments\.table4: unknown loss variant 'one_hott'"),
+    ("losses:\n  one_hot_k2_mlm: {training: {mlm_wieght: 0.1}}\n",
+     r"losses\.one_hot_k2_mlm\.training: unknown training key\(s\) \['mlm_wieght'\]"),
 ])
 def test_bad_config_value_names_the_key(workdir, overlay, message):
     (workdir / "bad.yaml").write_text(overlay)

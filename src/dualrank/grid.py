@@ -67,12 +67,29 @@ def candidates_path(config: dict, dataset: str, split: str, source: str) -> str:
     return data(config, dataset, f"{source}-{split}.parquet")
 
 
-def evaluations(config: dict, dataset: str, arch: str) -> list[dict]:
-    """The evaluations a run of ``arch`` takes part in (CA and ColBERT cannot retrieve)."""
+def retrieval_runs(config: dict) -> set[Run]:
+    """Runs some result shows a retrieval figure for: only these need a corpus index (a flat
+    index of MS MARCO is ~27 GB, so the grid's other hundred runs must not build one)."""
+    out = set()
+    modes = {ds: {n: e["mode"] for n, e in d["evaluations"].items()} for ds, d in config["datasets"].items()}
+    for col in config["table1"]["columns"]:
+        if modes[col["dataset"]][col["evaluation"]] == "retrieval":
+            out |= {r for r in table_runs(config) if r.dataset == col["dataset"]}
+    for name, e in config.get("experiments", {}).items():
+        if any(modes[e["dataset"]][ev] == "retrieval" for ev in e["evaluations"]):
+            out |= set(experiment_runs(config, name))
+    return out
+
+
+def evaluations(config: dict, dataset: str, arch: str, run: Run | None = None) -> list[dict]:
+    """The evaluations a run takes part in: every re-ranking one of its dataset, and retrieval
+    for a DE run that a result needs it for (CA and ColBERT cannot retrieve). Without ``run``,
+    every evaluation the architecture can take part in."""
     out = []
     for name, e in config["datasets"][dataset]["evaluations"].items():
         split = e.get("split", name)
-        if e["mode"] == "retrieval" and arch in ("ca", "colbert"):
+        if e["mode"] == "retrieval" and (arch in ("ca", "colbert") or (
+                run is not None and arch != "bm25" and run not in retrieval_runs(config))):
             continue
         spec = {"name": name, "mode": e["mode"], "split": split, "rel_level": e["rel_level"],
                 "depth": e["depth"], "queries": data(config, dataset, f"queries-{split}.parquet"),
@@ -98,3 +115,83 @@ def table_runs(config: dict, table: str = "table1") -> list[Run]:
             else:
                 runs += [Run(ds, row["arch"], row["encoder"], row["loss"], s) for s in config["seeds"]]
     return runs
+
+
+# -- Tables 2-12 and Figures 1-8 (config key `experiments`) --------------------------------------
+
+def encoder_shape(config: dict, encoder: str) -> dict:
+    """Layers and hidden size of a named encoder (the x-axis of Figures 1 and 3): the demo's
+    `init` shape, else the name's bert-L-H pattern (Turc et al.), else BERT-base's 12 x 768."""
+    init = config["encoders"][encoder].get("init")
+    if init:
+        return {"layers": init["layers"], "hidden": init["hidden"]}
+    parts = encoder.split("-")
+    if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+        return {"layers": int(parts[1]), "hidden": int(parts[2])}
+    return {"layers": 12, "hidden": 768}
+
+
+def experiment_cells(config: dict, name: str) -> list[dict]:
+    """Every (row, method, seed) of an experiment with its run, in the config's order."""
+    e = config["experiments"][name]
+    seeds = e.get("seeds", config["seeds"])
+    if "rows" in e:
+        entries = [(r["name"], r["name"], r) for r in e["rows"]]
+    else:
+        entries = [(enc, label, {**m, "encoder": m.get("encoder", enc)})
+                   for enc in e["encoders"] for label, m in e["methods"].items()]
+    cells = []
+    for row, method, r in entries:
+        for s in seeds:
+            run = Run(e["dataset"], r["arch"], r["encoder"], r["loss"], s)
+            cells.append({"row": row, "method": method, "arch": run.arch, "encoder": run.encoder,
+                          "loss": run.loss, "seed": s, "dir": run.path(config["results_dir"]),
+                          **encoder_shape(config, run.encoder)})
+    return cells
+
+
+def experiment_runs(config: dict, name: str) -> list[Run]:
+    e = config["experiments"][name]
+    return list(dict.fromkeys(Run(e["dataset"], c["arch"], c["encoder"], c["loss"], c["seed"])
+                              for c in experiment_cells(config, name)))
+
+
+# What each renderer reads from a run directory, besides metrics.json (which the evaluate job
+# writes last, after its {evaluation}.run.parquet files).
+KIND_FILES = {
+    "table2": ["train.json"], "size_curve": ["train.json"], "train_dev_table": ["train.json"],
+    "learning_curves": ["curve.parquet"], "snapshots": ["snapshots.parquet"],
+    "score_distributions": ["train-scores.parquet"], "figure2": [], "margins": [],
+    "discrepancy": [], "disagreement": [], "metrics_table": [],
+}
+
+
+def experiment_inputs(config: dict, name: str) -> list[str]:
+    e = config["experiments"][name]
+    files = KIND_FILES[e["kind"]]
+    if e["kind"] == "score_distributions" and e.get("params", {}).get("split") != "train":
+        files = []
+    out = []
+    for run in experiment_runs(config, name):
+        d = run.path(config["results_dir"])
+        out += [f"{d}/metrics.json"] + [f"{d}/{f}" for f in files]
+    return out
+
+
+def experiment_layout(config: dict, name: str) -> dict:
+    e = config["experiments"][name]
+    return {"name": name, "kind": e["kind"], "dataset": e["dataset"],
+            "data_dir": f"{config['data_dir']}/{e['dataset']}",
+            "compare_to_paper": config["report"]["compare_to_paper"],
+            "evaluations": e["evaluations"], "cells": experiment_cells(config, name),
+            "params": e.get("params", {})}
+
+
+def result_files(config: dict) -> list[str]:
+    """Every table and figure: what `results/all` stands for."""
+    res = config["results_dir"]
+    out = [f"{res}/table1.csv", f"{res}/table1.md"]
+    for name in config.get("experiments", {}):
+        exts = ("png", "pdf") if name.startswith("figure") else ("csv", "md")
+        out += [f"{res}/{name}.{x}" for x in exts]
+    return out

@@ -22,6 +22,11 @@ def datasets_with(key, *values):
     return _alternatives([d for d in DATASETS if config["datasets"][d][key] in values])
 
 
+# Training keys with a default in dualrank.train that config.yaml need not list.
+OPTIONAL_TRAINING_KEYS = {"token_dropout", "mlm_weight", "mlm_probability", "in_batch_negatives",
+                          "uniform_negatives", "snapshot_steps", "checkpoint_every"}
+
+
 def check_config():
     """What the JSON schema cannot say, said with the offending key."""
     for name, spec in config["encoders"].items():
@@ -41,6 +46,24 @@ def check_config():
             if ds is None or col["evaluation"] not in ds["evaluations"]:
                 raise ValueError(f"config key {table}.columns '{col['name']}': no evaluation "
                                  f"{col['evaluation']!r} in datasets.{col['dataset']}")
+    for name, variant in config["losses"].items():
+        unknown = set(variant.get("training", {})) - set(config["training"]) - OPTIONAL_TRAINING_KEYS
+        if unknown:
+            raise ValueError(f"config key losses.{name}.training: unknown training key(s) {sorted(unknown)}")
+    for name, e in config.get("experiments", {}).items():
+        where = f"experiments.{name}"
+        if e["dataset"] not in config["datasets"]:
+            raise ValueError(f"config key {where}.dataset: unknown dataset {e['dataset']!r}")
+        for ev in e["evaluations"]:
+            if ev not in config["datasets"][e["dataset"]]["evaluations"]:
+                raise ValueError(f"config key {where}.evaluations: no evaluation {ev!r} in datasets.{e['dataset']}")
+        runs = e.get("rows", []) + [{**m, "encoder": m.get("encoder", enc)}
+                                    for enc in e.get("encoders", []) for m in e.get("methods", {}).values()]
+        for r in runs:
+            if r["encoder"] not in config["encoders"]:
+                raise ValueError(f"config key {where}: unknown encoder {r['encoder']!r}")
+            if r["loss"] not in config["losses"]:
+                raise ValueError(f"config key {where}: unknown loss variant {r['loss']!r}")
     for ds in DATASETS:
         t = config["datasets"][ds]["teacher"]
         if t["source"] == "ca" and (t.get("encoder") not in config["encoders"] or t.get("variant") not in config["losses"]):
@@ -86,9 +109,13 @@ def train_spec(w):
     return json.dumps(grid.train_spec(config, run_of(w)), sort_keys=True)
 
 
+def eval_run(w):
+    return run_of(w) if hasattr(w, "arch") else None
+
+
 def eval_specs(w, run_dir):
     arch = getattr(w, "arch", "bm25")
-    specs = grid.evaluations(config, w.dataset, arch)
+    specs = grid.evaluations(config, w.dataset, arch, eval_run(w))
     for s in specs:
         s["run_out"] = f"{run_dir}/{s['name']}.run.parquet"
     return specs
@@ -96,7 +123,7 @@ def eval_specs(w, run_dir):
 
 def evaluate_inputs(w):
     arch = getattr(w, "arch", "bm25")
-    specs = grid.evaluations(config, w.dataset, arch)
+    specs = grid.evaluations(config, w.dataset, arch, eval_run(w))
     inputs = {"corpus": f"{DATA}/{w.dataset}/corpus.parquet"}
     for s in specs:
         inputs[f"{s['name']}_queries"] = s["queries"]

@@ -19,3 +19,70 @@ rule table1:
     shell:
         "python -m dualrank.report.table1 --layout {params.layout:q} --csv {output.csv:q} "
         "--md {output.md:q} 2> {log:q}"
+
+
+# Tables 2-12 and Figures 1-8: one job each, over the runs its config entry names (trained once
+# however many results share them). The renderer kind comes from config `experiments.<name>.kind`.
+EXPERIMENTS = list(config.get("experiments", {}))
+TABLES = [n for n in EXPERIMENTS if n.startswith("table")]
+FIGURES = [n for n in EXPERIMENTS if n.startswith("figure")]
+
+
+def experiment_layout(w):
+    return json.dumps(grid.experiment_layout(config, w.name))
+
+
+rule table:
+    input:
+        lambda w: grid.experiment_inputs(config, w.name),
+    output:
+        csv=report(f"{RESULTS}/{{name}}.csv", caption="../report/{name}.rst", category="Tables"),
+        md=f"{RESULTS}/{{name}}.md",
+    wildcard_constraints:
+        name=_alternatives(TABLES),
+    params:
+        layout=experiment_layout,
+    log:
+        "logs/report/{name}.log",
+    benchmark:
+        "benchmarks/report/{name}.tsv"
+    conda:
+        "../../envs/dualrank.yaml"
+    shell:
+        "python -m dualrank.report.render --layout {params.layout:q} --csv {output.csv:q} "
+        "--md {output.md:q} 2> {log:q}"
+
+
+rule figure:
+    input:
+        lambda w: grid.experiment_inputs(config, w.name),
+    output:
+        png=report(f"{RESULTS}/{{name}}.png", caption="../report/{name}.rst", category="Figures"),
+        pdf=f"{RESULTS}/{{name}}.pdf",
+    wildcard_constraints:
+        name=_alternatives(FIGURES),
+    params:
+        layout=experiment_layout,
+    log:
+        "logs/report/{name}.log",
+    benchmark:
+        "benchmarks/report/{name}.tsv"
+    conda:
+        "../../envs/dualrank.yaml"
+    shell:
+        "python -m dualrank.report.render --layout {params.layout:q} --png {output.png:q} "
+        "--pdf {output.pdf:q} 2> {log:q}"
+
+
+rule results_all:
+    # `snakemake results/all`: every table and figure; the file lists them.
+    input:
+        grid.result_files(config),
+    output:
+        f"{RESULTS}/all",
+    log:
+        "logs/report/all.log",
+    conda:
+        "../../envs/dualrank.yaml"
+    shell:
+        "printf '%s\\n' {input:q} > {output:q} 2> {log:q}"

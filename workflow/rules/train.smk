@@ -11,6 +11,8 @@ rule train:
         model=directory(f"{RESULTS}/runs/{RUN}/model"),
         curve=f"{RESULTS}/runs/{RUN}/curve.parquet",
         summary=f"{RESULTS}/runs/{RUN}/train.json",
+        snapshots=f"{RESULTS}/runs/{RUN}/snapshots.parquet",
+        train_scores=f"{RESULTS}/runs/{RUN}/train-scores.parquet",
     wildcard_constraints:
         arch="ca|de|colbert",
         seed=r"\d+",
@@ -35,4 +37,5 @@ rule train:
         "--valid-candidates {input.valid_candidates:q} --valid-queries {input.valid_queries:q} "
         "--valid-qrels {input.valid_qrels:q} {params.tokenizer} --threads {threads} "
         "--checkpoint-dir {params.checkpoints:q} --model-out {output.model:q} "
-        "--curve-out {output.curve:q} --summary-out {output.summary:q} 2> {log:q}"
+        "--curve-out {output.curve:q} --summary-out {output.summary:q} "
+        "--snapshots-out {output.snapshots:q} --train-scores-out {output.train_scores:q} 2> {log:q}"
