@@ -181,3 +181,13 @@ def url_of(w):
         if os.path.basename(spec["url"]) == w.file:
             return spec
     raise ValueError(f"no download in config key downloads.{w.group} has file name {w.file}")
+
+
+# Tables 2-12 and Figures 1-8 (config `experiments`).
+EXPERIMENTS = list(config.get("experiments", {}))
+TABLES = [n for n in EXPERIMENTS if n.startswith("table")]
+FIGURES = [n for n in EXPERIMENTS if n.startswith("figure")]
+
+
+def experiment_layout(w):
+    return json.dumps(grid.experiment_layout(config, w.name))

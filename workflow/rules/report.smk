@@ -23,15 +23,6 @@ rule table1:
 
 # Tables 2-12 and Figures 1-8: one job each, over the runs its config entry names (trained once
 # however many results share them). The renderer kind comes from config `experiments.<name>.kind`.
-EXPERIMENTS = list(config.get("experiments", {}))
-TABLES = [n for n in EXPERIMENTS if n.startswith("table")]
-FIGURES = [n for n in EXPERIMENTS if n.startswith("figure")]
-
-
-def experiment_layout(w):
-    return json.dumps(grid.experiment_layout(config, w.name))
-
-
 rule table:
     input:
         lambda w: grid.experiment_inputs(config, w.name),
