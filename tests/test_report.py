@@ -120,7 +120,7 @@ def test_metrics_table_mean_std_and_paper(tree, tmp_path):
     assert (ca["paper"], ca["diff"]) == (pytest.approx(0.370), pytest.approx(0.030))
     assert df.loc[("KL", "dev ndcg@10"), "diff"] == pytest.approx(0.30 - 0.321)
     md = Path(out["md"]).read_text()
-    assert "| Model | dev MRR@10 | dev nDCG@10 |" in md
+    assert "| Model / supervision / loss | dev MRR@10 | dev nDCG@10 |" in md      # preset row header
     assert "| Cross-attention one-hot | 0.400 ± 0.100 (0.370, +0.030) | 0.450 ± 0.100 (0.430, +0.020) |" in md
     with pytest.raises(InputError, match="row 'Softmax CE' has no value in the paper"):
         render(layout(tree, "table4", "metrics", cells(tree, "Softmax CE", "dist"), compare=True), **out)
@@ -137,6 +137,16 @@ def test_train_column_and_table2(tree, tmp_path):
     assert df.loc[("bert-6-768", "DE train mrr@10"), "diff"] == pytest.approx(0.85 - 0.518)
     assert Path(out["md"]).read_text().splitlines()[2] == (
         "| Model | CA train MRR@10 | DE train MRR@10 | CA dev MRR@10 | DE dev MRR@10 |")
+
+
+def test_preset_fills_kind_and_params(tree, tmp_path):
+    lay = layout(tree, "table9", None, cells(tree, "Baseline DE", "ca"), compare=True, evaluations=["dev", "dl19"])
+    del lay["kind"]
+    out = outputs(tmp_path, "t9")
+    df = render(lay, **out).set_index("column")
+    assert df.index.tolist() == ["train mrr@10", "dev mrr@10"]        # preset columns, not the evaluations
+    assert df.loc["train mrr@10", "paper"] == pytest.approx(0.619)
+    assert "| Strategy | train MRR@10 | dev MRR@10 |" in Path(out["md"]).read_text()
 
 
 def test_discrepancy_table(tree, tmp_path):
@@ -167,7 +177,8 @@ def test_disagreement_tables(tree, tmp_path):
     md = Path(out10["md"]).read_text()
     assert "agree: 1 (paper: 10), Margin MSE better: 1 (paper: 6), Softmax CE better: 1 (paper: 4)" in md
     assert "**[3] passage e1 \\| text**" in md and "| [1] passage e2 \\| text |" in md
-    t11 = render(layout(tree, "table11", "disagreement", both, {"better": "Softmax CE"}, evaluations=["dl19"]), **out11)
+    t11 = render(layout(tree, "table11", "disagreement", both, {"better": "Softmax CE", "max_queries": 1},
+                        evaluations=["dl19"]), **out11)
     assert set(t11["query_id"]) == {"t2"} and t11["Softmax CE doc_id"].iloc[0] == "e5"
 
 

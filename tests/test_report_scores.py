@@ -70,6 +70,20 @@ def test_discrepancy_z_scores_each_model_over_shared_pairs():
         scores.discrepancy(low.assign(score=1.0), high, ("CA", "DE"))
 
 
+def test_discrepancy_within_queries_and_distinct_pairs():
+    low = frame([("q1", "a", 0.0), ("q1", "b", 2.0), ("q2", "a", 5.0), ("q2", "d", 7.0), ("q3", "e", 1.0),
+                 ("q3", "f", 1.0)])
+    high = frame([("q1", "a", 1.0), ("q1", "b", 0.0), ("q2", "a", 100.0), ("q2", "d", 300.0), ("q3", "e", 0.0),
+                  ("q3", "f", 5.0)])
+    d = scores.discrepancy(low, high, by_query=True)
+    # q1: z_low (-1, 1), z_high (1, -1); q2: both (-1, 1); q3: CA constant -> no z, left out.
+    assert list(zip(d["query_id"], d["doc_id"])) == [("q1", "a"), ("q2", "a"), ("q2", "d"), ("q1", "b")]
+    assert d["discrepancy"].tolist() == pytest.approx([2.0, 0.0, 0.0, -2.0])
+    # Greedy: (q2, a) repeats passage a, so q2 is shown with d; (q1, b) repeats q1.
+    assert list(zip(*[scores.distinct(d, 10)[k] for k in ("query_id", "doc_id")])) == [("q1", "a"), ("q2", "d")]
+    assert len(scores.distinct(d, 1)) == 1
+
+
 def test_disagreement_by_query():
     a = pd.DataFrame({"query_id": ["q1", "q2", "q3", "q4"], "mrr@10": [1.0, 0.5, 0.0, 1 / 3]})
     b = pd.DataFrame({"query_id": ["q1", "q2", "q3", "q4"], "mrr@10": [1.0, 1.0, 0.0, 0.25]})

@@ -47,6 +47,8 @@ def render(layout: dict, csv: str, md: str) -> pd.DataFrame:
     shown = d[d["better"] == side].copy()
     shown["gap"] = (shown["mrr@10_a"] - shown["mrr@10_b"]).abs()
     shown = shown.sort_values(["gap", "query_id"], ascending=[False, True], kind="stable")
+    if p.get("max_queries"):
+        shown = shown.head(int(p["max_queries"]))
     tops = [metrics.top_k(r[r["query_id"].isin(shown["query_id"])], top) for r in runs]
     grade = {(q, doc): g for q, doc, g in zip(qrels["query_id"], qrels["doc_id"], qrels["relevance"])}
     lines = []
@@ -87,6 +89,8 @@ def markdown(layout: dict, out: pd.DataFrame, d: pd.DataFrame, names: list[str],
              f"| Query | # | {names[0]} | {names[1]} |", "|---|---|---|---|"]
     if out.empty:
         lines.append(f"| (no query where {better} is better) | | | |")
+    elif out["query_id"].nunique() < counts[f"{better} better"]:
+        lines.insert(-2, f"The {out['query_id'].nunique()} with the largest MRR@10 difference are shown.\n")
     for _, x in out.iterrows():
         query = (f"{common.md_escape(x['query'])} (MRR@10 {x[f'{names[0]} mrr@10']:.3f} vs "
                  f"{x[f'{names[1]} mrr@10']:.3f})" if x["rank"] == 1 else "")

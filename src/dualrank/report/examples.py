@@ -4,12 +4,15 @@
 
 ``discrepancy`` params: ``low`` / ``high`` (row names; default the first CA row / the first DE
 row), ``evaluation`` (default the layout's first, else "dev"), ``split`` (qrels/queries split,
-default the evaluation's name), ``rel_level`` (1), ``top`` (10), ``max_chars`` (300, Markdown only).
+default the evaluation's name), ``rel_level`` (1), ``top`` (10), ``max_chars`` (300, Markdown only),
+``by_query`` (z-score within each query, default false: over all pairs), ``distinct`` (each query
+and each passage at most once, default true).
 
 ``disagreement`` params: ``models`` (the two row names, default the layout's two rows),
 ``better`` (the row whose wins are listed: Table 10 lists the queries where margin MSE has the
 higher per-query MRR@10, Table 11 those where softmax CE has), ``evaluation`` ("dl19"),
-``split``, ``rel_level`` (2: TREC DL's MRR threshold), ``top`` (5), ``max_chars`` (100).
+``split``, ``rel_level`` (2: TREC DL's MRR threshold), ``top`` (5), ``max_chars`` (100),
+``max_queries`` (default all: the queries with the largest MRR@10 difference first).
 """
 
 from __future__ import annotations
@@ -69,7 +72,9 @@ def discrepancy_table(layout: dict, csv: str, md: str) -> pd.DataFrame:
     (lo, lo_cell), (hi, hi_cell) = pick(layout, p.get("low"), "ca"), pick(layout, p.get("high"), "de")
     lo_pairs = scores.labelled(run_of(lo_cell, ev), qrels, p.get("rel_level", 1))
     hi_pairs = scores.labelled(run_of(hi_cell, ev), qrels, p.get("rel_level", 1))
-    d = scores.discrepancy(lo_pairs, hi_pairs, (lo, hi)).head(int(p.get("top", 10)))
+    by_query, distinct, top = bool(p.get("by_query", False)), bool(p.get("distinct", True)), int(p.get("top", 10))
+    d = scores.discrepancy(lo_pairs, hi_pairs, (lo, hi), by_query)
+    d = scores.distinct(d, top) if distinct else d.head(top)
     d = d.merge(lo_pairs[["query_id", "doc_id", "label"]], on=["query_id", "doc_id"], how="left")
     d.insert(0, "rank", np.arange(1, len(d) + 1))
     q = texts(data / f"queries-{split}.parquet", "queries", d["query_id"])
@@ -86,8 +91,10 @@ def discrepancy_table(layout: dict, csv: str, md: str) -> pd.DataFrame:
                      f"{common.md_escape(common.truncate(x['passage'], n))} | {x['label']} | "
                      f"{x[f'{lo} score']:.3f} | {x[f'{hi} score']:.3f} | {x['discrepancy']:.2f} |")
     lines += ["", f"Pairs of judged {ev} queries that both models re-ranked; each model's scores are "
-              f"z-scored over those pairs, and the pairs with the largest {hi} z − {lo} z "
-              f"({hi} high, {lo} low) are shown. Label: qrels grade (0: not judged relevant)."]
+              f"z-scored {'within each query' if by_query else 'over all those pairs'}, and the pairs with "
+              f"the largest {hi} z − {lo} z ({hi} high, {lo} low) are shown"
+              f"{', each query and each passage once' if distinct else ''}. "
+              "Label: qrels grade (0: not judged relevant)."]
     common.write_text(md, "\n".join(lines) + "\n")
     return d
 

@@ -4,7 +4,9 @@
     python -m dualrank.report.render --layout JSON --png F.png --pdf F.pdf [--csv F.csv]  (figures)
 
 ``--layout`` is the JSON the report rule builds from config.yaml (see
-:mod:`dualrank.report.common`); its ``kind`` picks the renderer:
+:mod:`dualrank.report.common`); its ``kind`` picks the renderer (default: the result's preset in
+:mod:`dualrank.report.presets`, which also gives default ``params`` and the row names that
+match the paper's values):
 
 =====================  =========================  ===========================================
 kind                   results                    module
@@ -31,7 +33,7 @@ import time
 
 from ..errors import InputError
 from ..logs import entry_point
-from . import common, disagreement, distributions, examples, figures, tables
+from . import common, disagreement, distributions, examples, figures, presets, tables
 
 TABLES = {"metrics": tables.render, "table2": tables.render, "discrepancy": examples.discrepancy_table,
           "disagreement": disagreement.render}
@@ -43,7 +45,7 @@ log = logging.getLogger("dualrank.report")
 
 def render(layout: dict, csv: str | None = None, md: str | None = None, png: str | None = None,
            pdf: str | None = None) -> object:
-    layout = common.check_layout(layout)
+    layout = common.check_layout(presets.apply(layout))
     kind = layout["kind"]
     if kind in TABLES:
         if not (csv and md):
@@ -68,8 +70,7 @@ def main(argv: list[str] | None = None) -> None:
         raise InputError(f"--layout: not JSON (column {e.colno}): {e.msg}") from e
     t0 = time.time()
     render(layout, a.csv, a.md, a.png, a.pdf)
-    log.info("%s (%s, %d runs) rendered in %.1f s", layout["name"], layout["kind"], len(layout["cells"]),
-             time.time() - t0)
+    log.info("%s (%s runs) rendered in %.1f s", layout.get("name"), len(layout.get("cells", [])), time.time() - t0)
 
 
 if __name__ == "__main__":

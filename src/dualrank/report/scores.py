@@ -12,7 +12,11 @@ Definitions (paper §3.3, C.3-C.5, C.11):
 * discrepancy (Table 3): each model's scores are z-scored over the pairs both models scored
   ((s - mean) / std, std with ddof 0); discrepancy = z_high - z_low, so the top pairs are those the
   "high" model (DE) scores far above where the "low" model (CA) puts them, in units of each
-  model's own spread, which removes the DE's baseline shift and its wider range;
+  model's own spread, which removes the DE's baseline shift and its wider range. With
+  ``by_query`` the z-scores are taken within each query's candidates instead (a query whose
+  scores are all equal for a model then has no z-score and is left out); :func:`distinct` then
+  keeps, greedily from the top, pairs whose query and passage are not yet shown, so that one
+  passage the DE scores high for every query does not fill the table;
 * disagreement (Tables 10, 11): two runs agree on a query when their per-query MRR@10 are equal
   (within 1e-9); otherwise the one with the larger MRR@10 is better on it.
 """
@@ -103,18 +107,38 @@ def zscore(scores: np.ndarray, name: str = "scores") -> np.ndarray:
     return (scores - scores.mean()) / sd
 
 
-def discrepancy(low: pd.DataFrame, high: pd.DataFrame, names: tuple[str, str] = ("low", "high")) -> pd.DataFrame:
+def discrepancy(low: pd.DataFrame, high: pd.DataFrame, names: tuple[str, str] = ("low", "high"),
+                by_query: bool = False) -> pd.DataFrame:
     """Pairs both runs scored, with score_low, score_high, z_low, z_high and discrepancy =
     z_high - z_low, largest first (ties by query id, doc id)."""
     keys = ["query_id", "doc_id"]
     both = low[keys + ["score"]].merge(high[keys + ["score"]], on=keys, suffixes=("_low", "_high"))
     if both.empty:
         raise InputError(f"{names[0]} and {names[1]} share no (query, passage) pair")
-    both["z_low"] = zscore(both["score_low"].to_numpy(), names[0])
-    both["z_high"] = zscore(both["score_high"].to_numpy(), names[1])
+    for side, name in (("low", names[0]), ("high", names[1])):
+        col = both[f"score_{side}"]
+        if by_query:
+            g = col.groupby(both["query_id"])
+            sd = g.transform(lambda v: v.std(ddof=0))
+            both[f"z_{side}"] = ((col - g.transform("mean")) / sd.where(sd > 0)).to_numpy()
+        else:
+            both[f"z_{side}"] = zscore(col.to_numpy(), name)
     both["discrepancy"] = both["z_high"] - both["z_low"]
-    both = both.sort_values(keys, kind="stable")
+    both = both.dropna(subset=["discrepancy"]).sort_values(keys, kind="stable")
     return both.sort_values("discrepancy", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def distinct(ranked: pd.DataFrame, top: int) -> pd.DataFrame:
+    """The first ``top`` rows, in order, whose query and passage no earlier kept row has."""
+    keep, queries, docs = [], set(), set()
+    for i, q, d in zip(ranked.index, ranked["query_id"], ranked["doc_id"]):
+        if q not in queries and d not in docs:
+            keep.append(i)
+            queries.add(q)
+            docs.add(d)
+            if len(keep) == top:
+                break
+    return ranked.loc[keep].reset_index(drop=True)
 
 
 def disagreement(a: pd.DataFrame, b: pd.DataFrame, metric: str = "mrr@10") -> pd.DataFrame:
