@@ -90,6 +90,15 @@ def test_disagreement_by_query():
     assert scores.disagreement(a, b)["better"].tolist() == ["agree", "b", "agree", "a"]
 
 
+def test_embedding_width_from_cell_or_name():
+    from dualrank.report.figures import width
+    assert width({"dir": "r", "encoder": "bert-6-512", "hidden": 64}) == 64      # the trained shape wins
+    assert width({"dir": "r", "encoder": "bert-2-256"}) == 256
+    assert width({"dir": "r", "encoder": "bert-base"}) == 768
+    with pytest.raises(InputError, match="does not name its width"):
+        width({"dir": "r", "encoder": "tiny"})
+
+
 def test_stage_order():
     assert scores.stage_order(["final", "step100", "init", "step20", "final"]) == ["init", "step20", "step100", "final"]
     with pytest.raises(InputError, match="unknown snapshot stage 'best'"):

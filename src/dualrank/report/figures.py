@@ -3,7 +3,8 @@ learning curves (Figure 4; kind ``learning_curve``). Drawing helpers shared with
 figures (:mod:`dualrank.report.distributions`) live here too.
 
 ``embedding_size`` params: ``sets`` (default ["train"] + the layout's evaluations): "train" is
-train.json's train_mrr@10, any other an evaluation of metrics.json. x is each cell's ``hidden``;
+train.json's train_mrr@10, any other an evaluation of metrics.json. x is each cell's ``hidden``
+(else the width in its encoder's name, see :func:`width`);
 one line per row (CA, DE, DIST), mean over seeds with a ± 1 std band. With compare_to_paper the
 paper's Table 2 values of the same encoder (CA and DE only; the paper prints no DIST numbers)
 are drawn dashed.
@@ -16,6 +17,7 @@ per row, mean over seeds with a ± 1 std band.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import matplotlib
@@ -58,16 +60,27 @@ def save(fig, png: str, pdf: str) -> None:
     plt.close(fig)
 
 
+def width(cell: dict) -> int:
+    """The embedding size of a cell's encoder: its ``hidden`` (the encoder actually trained, e.g. a
+    demo shape), else the width in the paper's name (bert-{layers}-{hidden}; bert-base is 768)."""
+    if cell.get("hidden") is not None:
+        return int(cell["hidden"])
+    name = cell.get("encoder", "")
+    m = re.fullmatch(r"bert-\d+-(\d+)", name)
+    if m or name == "bert-base":
+        return int(m.group(1)) if m else 768
+    raise InputError(f"cell {cell['dir']}: no 'hidden' and encoder {name!r} does not name its width")
+
+
 def embedding_data(layout: dict) -> pd.DataFrame:
     sets = layout["params"].get("sets") or ["train"] + [e for e in layout.get("evaluations") or ["dev"]
                                                          if e != "train"]
     lines = []
     for row, cells in common.rows(layout).items():
         for c in cells:
-            if "hidden" not in c:
-                raise InputError(f"layout {layout['name']!r}: cell {c['dir']} lacks 'hidden' (embedding size)")
+            hidden = width(c)
             for s in sets:
-                lines.append({"row": row, "encoder": c.get("encoder", ""), "hidden": int(c["hidden"]),
+                lines.append({"row": row, "encoder": c.get("encoder", ""), "hidden": hidden,
                               "seed": c.get("seed", 0), "set": s, "value": common.metric(c, s)})
     return pd.DataFrame(lines)
 
