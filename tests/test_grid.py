@@ -74,7 +74,7 @@ def test_experiment_cells_carry_rows_methods_and_shapes():
     assert first["dir"] == "results/runs/msmarco/ca-bert-6-128/one_hot/seed0"
     assert grid.encoder_shape(c, "bert-base") == {"layers": 12, "hidden": 768}
     rows = [x["row"] for x in grid.experiment_cells(c, "table8")]
-    assert rows == ["0", "0.1", "0.2", "0.3", "0.9", "0.99"]  # config order, one seed
+    assert rows == ["0.0", "0.1", "0.2", "0.3", "0.9", "0.99"]  # config order, one seed
 
 
 def test_only_runs_with_a_retrieval_result_build_an_index():

@@ -159,18 +159,17 @@ def experiment_runs(config: dict, name: str) -> list[Run]:
 # What each renderer reads from a run directory, besides metrics.json (which the evaluate job
 # writes last, after its {evaluation}.run.parquet files).
 KIND_FILES = {
-    "table2": ["train.json"], "size_curve": ["train.json"], "train_dev_table": ["train.json"],
-    "learning_curves": ["curve.parquet"], "snapshots": ["snapshots.parquet"],
-    "score_distributions": ["train-scores.parquet"], "figure2": [], "margins": [],
-    "discrepancy": [], "disagreement": [], "metrics_table": [],
+    "table2": ["train.json"], "embedding_size": ["train.json"], "learning_curve": ["curve.parquet"],
+    "snapshots": ["snapshots.parquet"], "score_distributions": [], "discrepancy": [],
+    "disagreement": [], "metrics": [],
 }
+# Results whose renderer reads more than its kind's files (dualrank.report.presets).
+NAME_FILES = {"figure5": ["train-scores.parquet"], "table8": ["train.json"], "table9": ["train.json"]}
 
 
 def experiment_inputs(config: dict, name: str) -> list[str]:
     e = config["experiments"][name]
-    files = KIND_FILES[e["kind"]]
-    if e["kind"] == "score_distributions" and e.get("params", {}).get("split") != "train":
-        files = []
+    files = KIND_FILES[e["kind"]] + NAME_FILES.get(name, [])
     out = []
     for run in experiment_runs(config, name):
         d = run.path(config["results_dir"])
@@ -184,7 +183,7 @@ def experiment_layout(config: dict, name: str) -> dict:
             "data_dir": f"{config['data_dir']}/{e['dataset']}",
             "compare_to_paper": config["report"]["compare_to_paper"],
             "evaluations": e["evaluations"], "cells": experiment_cells(config, name),
-            "params": e.get("params", {})}
+            "params": e.get("params", {}), "title": e.get("title", name)}
 
 
 def result_files(config: dict) -> list[str]:
