@@ -237,3 +237,15 @@ def test_bad_variant_settings_name_the_key(data, tmp_path):
     for key, value in (("token_dropout", 1.0), ("mlm_weight", -1), ("snapshot_steps", [0])):
         with pytest.raises(InputError, match=f"training.{key}"):
             Trainer(with_training(spec(), **{key: value}), args(data, tmp_path))
+
+
+def test_command_line_writes_every_output(data, tmp_path):
+    from dualrank.train import main
+
+    a = vars(outputs(data, tmp_path))
+    argv = [f"--{k.replace('_', '-')}={v}" for k, v in a.items()]
+    main(argv + ["--spec", json.dumps(with_training(spec("one_hot", 2), snapshot_steps=[1]))])
+    assert pd.read_parquet(tmp_path / "snapshots.parquet")["stage"].unique().tolist() == ["init", "step1", "final"]
+    assert contracts.read(tmp_path / "train-scores.parquet", "train_scores")["label"].dtype == "int8"
+    assert set(json.loads((tmp_path / "train.json").read_text())) >= {"train_mrr@10", "valid_mrr@10"}
+    assert not (tmp_path / "ckpt").exists()
