@@ -87,3 +87,54 @@ def test_only_runs_with_a_retrieval_result_build_an_index():
     assert names(ls) == ["dev", "dl19"]
     assert [e["name"] for e in grid.evaluations(c, "msmarco", "bm25", Run("msmarco", "bm25"))] == \
         ["dev", "dl19", "dev-retrieval"]
+def merged(base: dict, overlay: dict) -> dict:
+    """Snakemake's --configfile overlay: nested dictionaries are updated key by key."""
+    out = dict(base)
+    for k, v in overlay.items():
+        out[k] = merged(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def validate(c):
+    import jsonschema
+
+    schema = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())
+    jsonschema.validate(c, schema)
+
+
+def test_a_loss_variant_overrides_training_keys_of_its_runs_only():
+    c = config()
+    c["datasets"]["msmarco"]["training"] = {"dropout": 0.15, "lr": 1e-5}
+    c["losses"]["one_hot_dropout"] = {"loss": "one_hot", "k": 20, "training": {"dropout": 0.3}}
+    c["losses"]["m3se_negatives"] = {"loss": "m3se", "k": 20,
+                                     "training": {"in_batch_negatives": True, "uniform_negatives": 128}}
+    validate(c)
+    spec = grid.train_spec(c, Run("msmarco", "de", "bert-6-768", "one_hot_dropout", 0))
+    # The variant beats the dataset, which beats the defaults; the loss itself gets no key.
+    assert spec["training"]["dropout"] == 0.3 and spec["training"]["lr"] == 1e-5
+    assert spec["loss"] == {"name": "one_hot"}
+    neg = grid.train_spec(c, Run("nq", "de", "bert-6-768", "m3se_negatives", 0))["training"]
+    assert neg["in_batch_negatives"] is True and neg["uniform_negatives"] == 128 and neg["dropout"] == 0.1
+    plain = grid.train_spec(c, Run("nq", "de", "bert-6-768", "one_hot", 0))["training"]
+    assert plain["in_batch_negatives"] is False and plain["snapshot_steps"] == [10000]
+    assert grid.groups_path(c, "nq", "m3se_negatives") == "data/nq/groups/teacher-k20.parquet"
+
+
+def test_schema_checks_the_new_training_keys_everywhere():
+    import jsonschema
+    import pytest
+
+    demo = merged(config(), yaml.safe_load((ROOT / "workflow/presets/demo.yaml").read_text()))
+    validate(demo)
+    assert demo["training"]["snapshot_steps"] == [20] and demo["training"]["token_dropout"] == 0.0
+    for where, bad in ((("training",), {"token_dropout": 1.0}), (("training",), {"uniform_negatives": -1}),
+                       (("training",), {"mlm_probability": 0}), (("training",), {"snapshot_steps": [0]}),
+                       (("losses", "m3se", "training"), {"in_batch_negatives": "yes"}),
+                       (("losses", "m3se", "training"), {"lrate": 1})):
+        c = config()
+        node = c
+        for k in where[:-1]:
+            node = node[k]
+        node[where[-1]] = {**node.get(where[-1], {}), **bad}
+        with pytest.raises(jsonschema.ValidationError):
+            validate(c)

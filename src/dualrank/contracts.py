@@ -48,6 +48,26 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("teacher_scores", pa.list_(pa.float32())),
         ]
     ),
+    # Scores of a run's valid candidates at init, snapshot steps and the end (Figure 7).
+    "snapshots": pa.schema(
+        [
+            ("stage", pa.string()),
+            ("step", pa.int64()),
+            ("query_id", pa.string()),
+            ("doc_id", pa.string()),
+            ("label", pa.int8()),
+            ("score", pa.float32()),
+        ]
+    ),
+    # The final model's scores of the documents of a fixed subset of training groups (Figure 5).
+    "train_scores": pa.schema(
+        [
+            ("query_id", pa.string()),
+            ("doc_id", pa.string()),
+            ("label", pa.int8()),
+            ("score", pa.float32()),
+        ]
+    ),
 }
 
 

@@ -50,10 +50,16 @@ def teacher_run(config: dict, dataset: str) -> Run:
 
 
 def train_spec(config: dict, run: Run) -> dict:
-    """Everything that defines a training job's result (its Snakemake params)."""
+    """Everything that defines a training job's result (its Snakemake params).
+
+    Training keys: ``training``, overlaid by the dataset's ``training``, overlaid by the loss
+    variant's ``training`` (a variant such as Table 9's "increased embedding dropout" or Table
+    12's "with in-batch and uniform negatives" is a loss plus training keys of its own)."""
     v = dict(config["losses"][run.loss])
+    variant_training = v.pop("training", {})
     loss = {"name": v.pop("loss"), **{k: x for k, x in v.items() if k != "k"}}
-    training = {**config["training"], **config["datasets"][run.dataset].get("training", {})}
+    training = {**config["training"], **config["datasets"][run.dataset].get("training", {}),
+                **variant_training}
     return {"arch": run.arch, "encoder": config["encoders"][run.encoder], "loss": loss,
             "k": config["losses"][run.loss]["k"], "seed": run.seed, "training": training}
 

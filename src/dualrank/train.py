@@ -3,12 +3,15 @@
     python -m dualrank.train --spec JSON --groups G.parquet --corpus C.parquet \
         --queries Q.parquet --valid-candidates V.parquet --valid-queries VQ.parquet \
         --valid-qrels VR.parquet [--tokenizer DIR] --checkpoint-dir DIR \
-        --model-out DIR --curve-out curve.parquet --summary-out train.json
+        --model-out DIR --curve-out curve.parquet --summary-out train.json \
+        [--snapshots-out snapshots.parquet] [--train-scores-out train-scores.parquet]
 
 Appendix B: Adam with weight decay, batch 128, lr 2.8e-5, 300k steps, query/passage length
 30/200, dropout 0.1 and layer norm on the output; early stopping on dev nDCG@10 (here a
 ``valid`` split, evaluated every ``eval_every`` steps; the best model is the output).
-The learning curve (train and valid MRR@10 per evaluation, Figure 4) is written beside it.
+The learning curve (train and valid MRR@10 per evaluation, Figure 4) is written beside it, and
+optionally per-pair score dumps (dualrank.snapshots, Figures 5 and 7). What a step minimises,
+with token dropout, an MLM loss and extra negatives (Tables 9 and 12), is dualrank.objective.
 
 Resumption: ``--checkpoint-dir`` lies outside Snakemake's outputs (which a failed job loses);
 the last checkpoint is written atomically at every evaluation and on SIGTERM (SLURM
@@ -40,7 +43,9 @@ from .logs import entry_point
 from .losses import build_loss
 from .metrics import evaluate
 from .models import Ranker, build_model
+from .objective import Objective
 from .rerank import score_candidates
+from .snapshots import Snapshots, snapshot_steps, train_scores
 from .texts import load_texts
 
 log = logging.getLogger("dualrank.train")
@@ -49,6 +54,9 @@ TRAINING_KEYS = {
     "lr", "weight_decay", "batch_size", "max_steps", "warmup_steps", "query_length",
     "passage_length", "dropout", "output_layer_norm", "eval_every", "patience",
     "valid_queries", "valid_depth", "train_eval_groups", "max_grad_norm", "eval_batch_size",
+    # Tables 9 and 12 (dualrank.objective) and Figure 7 (dualrank.snapshots).
+    "token_dropout", "mlm_weight", "mlm_probability", "in_batch_negatives", "uniform_negatives",
+    "snapshot_steps",
 }
 
 
@@ -96,9 +104,11 @@ class Trainer:
             spec["arch"], spec["encoder"], args.tokenizer, t["query_length"], t["passage_length"],
             t["dropout"], t["output_layer_norm"],
         ).to(self.device)
+        self.objective = Objective(self.loss_fn, self.model, spec, args.corpus).to(self.device)
         # Adam with decoupled weight decay; no decay on biases and LayerNorm weights.
-        decay = [p for n, p in self.model.named_parameters() if p.ndim > 1]
-        no_decay = [p for n, p in self.model.named_parameters() if p.ndim <= 1]
+        params = [*self.model.parameters(), *self.objective.parameters()]
+        decay = [p for p in params if p.ndim > 1]
+        no_decay = [p for p in params if p.ndim <= 1]
         self.opt = torch.optim.AdamW(
             [{"params": decay, "weight_decay": t["weight_decay"]}, {"params": no_decay, "weight_decay": 0.0}],
             lr=t["lr"],
@@ -107,6 +117,7 @@ class Trainer:
         self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lambda s: min(1.0, (s + 1) / warm))
         self.sampler = Sampler(len(self.groups), t["batch_size"], spec["seed"])
         self._load_texts()
+        self.snapshots = Snapshots(snapshot_steps(t), self.valid_qrels)
         rng = np.random.default_rng(spec["seed"])
         n_eval = min(t.get("train_eval_groups", 500), len(self.groups))
         self.train_eval_idx = np.sort(rng.choice(len(self.groups), n_eval, replace=False))
@@ -138,6 +149,7 @@ class Trainer:
             "spec_hash": spec_hash(self.spec), "step": self.step, "best": self.best,
             "best_step": self.best_step, "bad_evals": self.bad_evals, "curve": self.curve,
             "model": self.model.state_dict(), "opt": self.opt.state_dict(),
+            "objective": self.objective.state_dict(), "snapshots": self.snapshots.state(),
             "sched": self.sched.state_dict(), "sampler": self.sampler.state(),
             "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()},
         }
@@ -156,6 +168,8 @@ class Trainer:
             shutil.rmtree(self.ckpt_dir)
             return
         self.model.load_state_dict(state["model"])
+        self.objective.load_state_dict(state.get("objective", {}))
+        self.snapshots.restore(state.get("snapshots"))
         self.opt.load_state_dict(state["opt"])
         self.sched.load_state_dict(state["sched"])
         self.sampler.restore(state["sampler"])
@@ -167,10 +181,16 @@ class Trainer:
         log.info("resumed from %s at step %d", path, self.step)
 
     # -- evaluation ----------------------------------------------------------------------------
+    def score_valid(self) -> pd.DataFrame:
+        run = score_candidates(self.model, self.valid_cands, self.valid_text, self.docs,
+                               self.t.get("eval_batch_size", 256))
+        self.model.train()
+        return run
+
     def evaluate(self, loss: float) -> None:
         t = self.t
-        run = score_candidates(self.model, self.valid_cands, self.valid_text, self.docs,
-                               t.get("eval_batch_size", 256))
+        run = self.score_valid()
+        self.snapshots.offer(self.step, run)
         agg, _ = evaluate(run, self.valid_qrels)
         per_batch = max(1, t.get("eval_batch_size", 256) // self.groups.k)
         tr = train_mrr(self.model, self.groups, self.train_eval_idx, per_batch)
@@ -200,11 +220,11 @@ class Trainer:
             self.save_checkpoint()
         while self.step < t["max_steps"] and self.bad_evals < t["patience"]:
             idx = self.sampler.next()
-            scores = self.model.score_groups([g.query_ids[i] for i in idx], [g.doc_ids[i] for i in idx])
             teacher, labels, mask = (
                 None if a is None else torch.as_tensor(a[idx], device=self.device)
                 for a in (g.teacher, g.labels, g.mask))
-            loss = self.loss_fn(scores.float(), teacher, labels, mask)
+            loss = self.objective(self.model, [g.query_ids[i] for i in idx], [g.doc_ids[i] for i in idx],
+                                  teacher, labels, mask, self.step)
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
             if t.get("max_grad_norm"):
@@ -220,12 +240,16 @@ class Trainer:
                 self.evaluate(float(np.mean(running)))
                 running = []
                 self.save_checkpoint()
+            elif self.snapshots.wants(self.step):
+                self.snapshots.offer(self.step, self.score_valid())
             if self.stop_requested:
                 self.save_checkpoint()
                 raise SystemExit(f"SIGTERM at step {self.step}: checkpoint saved to {self.ckpt_dir}; rerun to resume")
         if self.bad_evals >= t["patience"]:
             log.info("early stop at step %d: no valid nDCG@10 gain in %d evaluations", self.step, t["patience"])
+        best = next(r for r in self.curve if r["step"] == self.best_step)
         return {"steps": self.step, "best_step": self.best_step, "best_valid_ndcg@10": self.best,
+                "train_mrr@10": best["train_mrr@10"], "valid_mrr@10": best["valid_mrr@10"],
                 "seconds": time.time() - t0, "device": str(self.device)}
 
     def write_outputs(self, summary: dict) -> None:
@@ -240,7 +264,15 @@ class Trainer:
         path, tmp_curve = contracts.atomic_path(a.curve_out)
         pd.DataFrame(self.curve).to_parquet(tmp_curve, index=False)
         os.replace(tmp_curve, path)
-        Path(a.summary_out).write_text(json.dumps({**summary, "spec": self.spec}, indent=1))
+        if getattr(a, "snapshots_out", None):
+            self.snapshots.write(a.snapshots_out, self.score_valid(), self.best_step)
+        if getattr(a, "train_scores_out", None):
+            per_batch = max(1, self.t.get("eval_batch_size", 256) // self.groups.k)
+            scores = train_scores(self.model, self.groups, self.train_eval_idx, a.groups, per_batch)
+            contracts.write(scores, a.train_scores_out, "train_scores")
+        path, tmp_summary = contracts.atomic_path(a.summary_out)
+        tmp_summary.write_text(json.dumps({**summary, "spec": self.spec}, indent=1))
+        os.replace(tmp_summary, path)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -249,6 +281,10 @@ def main(argv: list[str] | None = None) -> None:
                  "valid-qrels", "checkpoint-dir", "model-out", "curve-out", "summary-out"):
         p.add_argument(f"--{name}", required=True)
     p.add_argument("--tokenizer", default=None)
+    p.add_argument("--snapshots-out", default=None, help="snapshots.parquet: valid scores at init, "
+                   "training.snapshot_steps and the end (Figure 7)")
+    p.add_argument("--train-scores-out", default=None, help="train-scores.parquet: the final model's "
+                   "scores of the train-eval groups' documents (Figure 5)")
     p.add_argument("--threads", type=int, default=0)
     a = p.parse_args(argv)
     if a.threads:

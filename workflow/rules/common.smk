@@ -22,11 +22,6 @@ def datasets_with(key, *values):
     return _alternatives([d for d in DATASETS if config["datasets"][d][key] in values])
 
 
-# Training keys with a default in dualrank.train that config.yaml need not list.
-OPTIONAL_TRAINING_KEYS = {"token_dropout", "mlm_weight", "mlm_probability", "in_batch_negatives",
-                          "uniform_negatives", "snapshot_steps", "checkpoint_every"}
-
-
 def check_config():
     """What the JSON schema cannot say, said with the offending key."""
     for name, spec in config["encoders"].items():
@@ -46,10 +41,6 @@ def check_config():
             if ds is None or col["evaluation"] not in ds["evaluations"]:
                 raise ValueError(f"config key {table}.columns '{col['name']}': no evaluation "
                                  f"{col['evaluation']!r} in datasets.{col['dataset']}")
-    for name, variant in config["losses"].items():
-        unknown = set(variant.get("training", {})) - set(config["training"]) - OPTIONAL_TRAINING_KEYS
-        if unknown:
-            raise ValueError(f"config key losses.{name}.training: unknown training key(s) {sorted(unknown)}")
     for name, e in config.get("experiments", {}).items():
         where = f"experiments.{name}"
         if e["dataset"] not in config["datasets"]:

@@ -9,6 +9,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .noise import mask_token_id, token_dropout
+
 
 class OutputHead(nn.Module):
     """Dropout (0.1) and layer normalisation on the output embedding (paper, Appendix B)."""
@@ -26,6 +28,9 @@ class Ranker(nn.Module, abc.ABC):
     """A scorer s(q, d). Subclasses implement ``score_pairs`` and ``score_groups``."""
 
     arch: str = ""
+    # Training-only input corruption (Table 9), set by the trainer: not a model setting, so
+    # neither saved nor applied in eval mode (scoring of a saved model is unaffected).
+    token_dropout: float = 0.0
 
     def __init__(self, backbone, tokenizer, query_length: int, passage_length: int,
                  dropout: float = 0.1, layer_norm: bool = True):
@@ -45,6 +50,9 @@ class Ranker(nn.Module, abc.ABC):
     def tokenize(self, texts, max_length: int, pair=None):
         enc = self.tokenizer(texts, pair, max_length=max_length, truncation=True,
                              padding=True, return_tensors="pt")
+        if self.training and self.token_dropout > 0:
+            enc["input_ids"] = token_dropout(enc["input_ids"], enc["attention_mask"], self.token_dropout,
+                                             self.tokenizer.all_special_ids, mask_token_id(self.tokenizer))
         return {k: v.to(self.device) for k, v in enc.items()}
 
     def score_groups(self, queries: list[str], docs: list[list[str]]) -> torch.Tensor:
