@@ -86,6 +86,10 @@ def train_spec(w):
     return json.dumps(grid.train_spec(config, run_of(w)), sort_keys=True)
 
 
+def train_execution(w):
+    return grid.train_execution(config, w.dataset)
+
+
 def eval_specs(w, run_dir):
     arch = getattr(w, "arch", "bm25")
     specs = grid.evaluations(config, w.dataset, arch)
