@@ -317,6 +317,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.stderr.flush()
         os.execv(cmd[0], cmd)
     dist = distributed.init()
+    if not dist.is_main:
+        logging.getLogger("dualrank").setLevel(logging.WARNING)  # rank 0 reports
     if a.threads:
         torch.set_num_threads(max(1, a.threads // dist.world))
     spec = json.loads(a.spec)
