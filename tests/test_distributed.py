@@ -24,7 +24,7 @@ STEPS = 20
 def ddp_spec():
     # Dropout off: with dropout, ranks draw other masks than one process (equal in distribution).
     s = spec("softmax_ce", STEPS)
-    s["training"].update(batch_size=7, eval_every=1, dropout=0.0)
+    s["training"].update(batch_size=7, eval_every=1, dropout=0.0, train_eval_groups=10)
     return s
 
 
@@ -41,8 +41,13 @@ def env():
 
 
 def test_two_processes_follow_the_one_process_loss_curve_and_resume(data, tmp_path):  # noqa: F811
-    one = Trainer(ddp_spec(), args(data, tmp_path / "one"))
-    one.write_outputs(one.run())
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as each of the 2 ranks below (--threads 2)
+    try:
+        one = Trainer(ddp_spec(), args(data, tmp_path / "one"))
+        one.write_outputs(one.run())
+    finally:
+        torch.set_num_threads(threads)
     reference = pd.read_parquet(tmp_path / "one/curve.parquet")
 
     proc = subprocess.run(command(data, tmp_path / "two", 2), capture_output=True, text=True, env=env())

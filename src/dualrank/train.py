@@ -104,8 +104,13 @@ class Trainer:
         self.checkpoint_every = (getattr(args, "checkpoint_every", None) or t.get("checkpoint_every")
                                  or t["eval_every"])
         self.log_every = getattr(args, "log_every", 0) or 0
+        if t["batch_size"] < self.dist.world:
+            raise InputError(f"training.batch_size {t['batch_size']} is smaller than the "
+                             f"{self.dist.world} processes that share each batch")
         self.loss_fn = build_loss(spec["loss"]["name"], **{k: v for k, v in spec["loss"].items() if k != "name"})
         self.groups = load_groups(args.groups, self.loss_fn.needs_teacher)
+        if len(self.groups) < self.dist.world:
+            raise InputError(f"{args.groups}: {len(self.groups)} training groups for {self.dist.world} processes")
         seed_everything(spec["seed"])
         self.model = build_model(
             spec["arch"], spec["encoder"], args.tokenizer, t["query_length"], t["passage_length"],
@@ -190,7 +195,7 @@ class Trainer:
                         state["world"], self.dist.world)
             checkpoint.set_rng_state(state["rng"][0])
             self.dist.reseed(self.spec["seed"] + state["step"])
-        if state["best_model"] is not None:
+        if state["best_model"] is not None and self.dist.is_main:
             self.best_state = checkpoint.cpu_copy(state["best_model"])
         for k in self.STATE:
             setattr(self, k, state[k])
@@ -303,16 +308,19 @@ def main(argv: list[str] | None = None) -> None:
         p.add_argument(f"--{name}", required=True)
     p.add_argument("--tokenizer", default=None)
     p.add_argument("--threads", type=int, default=0, help="CPU threads of the whole job (all processes)")
-    p.add_argument("--processes", type=int, default=1,
-                   help="data-parallel processes (GPUs); > 1 re-launches this command under torchrun")
+    p.add_argument("--processes", type=int, default=0,
+                   help="data-parallel processes, one GPU each (default: training.processes, else 1); "
+                        "> 1 re-launches this command under torchrun")
     p.add_argument("--checkpoint-every", type=int, default=0,
                    help="steps between checkpoints (default: training.checkpoint_every, else eval_every)")
     p.add_argument("--log-every", type=int, default=0, help="log the loss every N steps (0: at evaluations)")
     args = sys.argv[1:] if argv is None else argv
     a = p.parse_args(args)
-    if a.processes > 1 and not distributed.launched():
-        cmd = distributed.torchrun_command(a.processes, args)
-        log.info("launching %d processes: %s", a.processes, " ".join(cmd))
+    spec = json.loads(a.spec)
+    processes = a.processes or spec.get("training", {}).get("processes", 1)
+    if processes > 1 and not distributed.launched():
+        cmd = distributed.torchrun_command(processes, [*args, "--processes", str(processes)])
+        log.info("launching %d processes: %s", processes, " ".join(cmd))
         sys.stdout.flush()
         sys.stderr.flush()
         os.execv(cmd[0], cmd)
@@ -321,7 +329,6 @@ def main(argv: list[str] | None = None) -> None:
         logging.getLogger("dualrank").setLevel(logging.WARNING)  # rank 0 reports
     if a.threads:
         torch.set_num_threads(max(1, a.threads // dist.world))
-    spec = json.loads(a.spec)
     trainer = Trainer(spec, a, dist)
     summary = trainer.run()
     trainer.write_outputs(summary)
