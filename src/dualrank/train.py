@@ -319,7 +319,7 @@ def main(argv: list[str] | None = None) -> None:
     spec = json.loads(a.spec)
     processes = a.processes or spec.get("training", {}).get("processes", 1)
     if processes > 1 and not distributed.launched():
-        cmd = distributed.torchrun_command(processes, [*args, "--processes", str(processes)])
+        cmd = distributed.torchrun_command(processes, args if a.processes else [*args, "--processes", str(processes)])
         log.info("launching %d processes: %s", processes, " ".join(cmd))
         sys.stdout.flush()
         sys.stderr.flush()
