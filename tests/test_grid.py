@@ -39,6 +39,23 @@ def test_train_spec_holds_only_its_own_loss():
     assert grid.train_spec(c, Run("msmarco", "de", "bert-6-768", "softmax_ce", 0)) == spec
 
 
+def test_execution_keys_stay_out_of_the_spec():
+    """checkpoint_every and processes change how a job runs, not its result: not in the spec
+    (the rule's params, whose change would rerun every training job)."""
+    c = config()
+    run = Run("msmarco", "de", "bert-6-768", "softmax_ce", 0)
+    spec = grid.train_spec(c, run)
+    assert "checkpoint_every" not in spec["training"] and "processes" not in spec["training"]
+    assert grid.train_execution(c, "msmarco") == {"checkpoint_every": 2000, "processes": 1}
+    c["training"].update(checkpoint_every=7, processes=4)
+    c["datasets"]["nq"]["training"] = {"processes": 2}
+    assert grid.train_spec(c, run) == spec
+    assert grid.train_execution(c, "msmarco") == {"checkpoint_every": 7, "processes": 4}
+    assert grid.train_execution(c, "nq") == {"checkpoint_every": 7, "processes": 2}
+    del c["training"]["checkpoint_every"]
+    assert grid.train_execution(c, "msmarco")["checkpoint_every"] == c["training"]["eval_every"] == 10000
+
+
 def test_groups_and_evaluations():
     c = config()
     assert grid.groups_path(c, "msmarco", "one_hot") == "data/msmarco/groups/labels-k20.parquet"

@@ -120,3 +120,8 @@ def test_demo_table1_end_to_end_then_only_the_changed_loss_reruns(demo_workdir):
     assert counts == {"train": 4, "evaluate": 4, "index": 2, "table1": 1}, counts
     jobs = re.findall(r"wildcards: (.*)", out.stdout)
     assert all("loss=softmax_ce" in j for j in jobs), jobs
+
+    # How often a job checkpoints and over how many processes it trains rerun nothing.
+    (w / "execution.yaml").write_text("training: {checkpoint_every: 5, processes: 2}\n")
+    out = snakemake(w, "-n", "results/table1.csv", *DEMO, "execution.yaml")
+    assert "Nothing to be done" in out.stdout + out.stderr, out.stdout

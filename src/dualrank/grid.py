@@ -49,6 +49,16 @@ def teacher_run(config: dict, dataset: str) -> Run:
     return Run(dataset, "ca", t["encoder"], t["variant"], t["seed"])
 
 
+# Training keys that say how a job runs, not what it computes: how often it checkpoints and
+# over how many data-parallel processes. They stay out of the spec (the rule's params), so that
+# changing them reruns nothing; the rule passes them as resources.
+TRAIN_EXECUTION_KEYS = {"checkpoint_every": None, "processes": 1}
+
+
+def _training(config: dict, dataset: str) -> dict:
+    return {**config["training"], **config["datasets"][dataset].get("training", {})}
+
+
 def train_spec(config: dict, run: Run) -> dict:
     """Everything that defines a training job's result (its Snakemake params).
 
@@ -58,10 +68,18 @@ def train_spec(config: dict, run: Run) -> dict:
     v = dict(config["losses"][run.loss])
     variant_training = v.pop("training", {})
     loss = {"name": v.pop("loss"), **{k: x for k, x in v.items() if k != "k"}}
-    training = {**config["training"], **config["datasets"][run.dataset].get("training", {}),
-                **variant_training}
+    training = {k: x for k, x in {**_training(config, run.dataset), **variant_training}.items()
+                if k not in TRAIN_EXECUTION_KEYS}
     return {"arch": run.arch, "encoder": config["encoders"][run.encoder], "loss": loss,
             "k": config["losses"][run.loss]["k"], "seed": run.seed, "training": training}
+
+
+def train_execution(config: dict, dataset: str) -> dict:
+    """``checkpoint_every`` (default: eval_every) and ``processes`` (default 1) of a dataset's runs."""
+    t = _training(config, dataset)
+    out = {k: t.get(k, default) for k, default in TRAIN_EXECUTION_KEYS.items()}
+    out["checkpoint_every"] = out["checkpoint_every"] or t["eval_every"]
+    return out
 
 
 CANDIDATE_SOURCES = ("official", "bm25", "mixed")

@@ -58,12 +58,14 @@ class Objective(nn.Module):
                                         spec["seed"], corpus)
 
     def forward(self, model: Ranker, queries: list, docs: list[list], teacher: Tensor | None,
-                labels: Tensor, mask: Tensor, step: int) -> Tensor:
+                labels: Tensor, mask: Tensor, step: int, scorer=None) -> Tensor:
+        """``scorer`` (default ``model.score_groups``) is what scores the groups: the trainer
+        passes its data-parallel wrapper so that gradients are synchronised across processes."""
         own = mask
         if self.negatives.enabled:
             scores, teacher, labels, mask = self.negatives(model, queries, docs, teacher, labels, mask, step)
         else:
-            scores = model.score_groups(queries, docs)
+            scores = (scorer or model.score_groups)(queries, docs)
         loss = self.loss_fn(scores.float(), teacher, labels, mask)
         if self.mlm is not None:
             pick = torch.multinomial(own.float().cpu(), 1).squeeze(1).tolist()

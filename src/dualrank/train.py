@@ -14,8 +14,12 @@ optionally per-pair score dumps (dualrank.snapshots, Figures 5 and 7). What a st
 with token dropout, an MLM loss and extra negatives (Tables 9 and 12), is dualrank.objective.
 
 Resumption: ``--checkpoint-dir`` lies outside Snakemake's outputs (which a failed job loses);
-the last checkpoint is written atomically at every evaluation and on SIGTERM (SLURM
-preemption), and a restarted job with the same spec continues from it bit for bit.
+a checkpoint (dualrank.checkpoint) is written atomically every ``checkpoint_every`` steps, at
+the end, and on SIGTERM (SLURM preemption), after which the job exits with status 143 so that
+Snakemake's retry resumes it; a restarted job with the same spec continues from the last
+checkpoint bit for bit, after SIGKILL too. ``checkpoint_every`` and ``processes`` (the
+data-parallel ranks, dualrank.distributed) say how a job runs, not what it computes: they are
+not part of the spec hash, nor of the rule's params.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import os
 import random
 import shutil
 import signal
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -36,7 +41,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import contracts
+from . import checkpoint, contracts, distributed
 from .errors import InputError
 from .groups import Groups, Sampler, load_groups
 from .logs import entry_point
@@ -57,7 +62,11 @@ TRAINING_KEYS = {
     # Tables 9 and 12 (dualrank.objective) and Figure 7 (dualrank.snapshots).
     "token_dropout", "mlm_weight", "mlm_probability", "in_batch_negatives", "uniform_negatives",
     "snapshot_steps",
+    "checkpoint_every", "processes",
 }
+# How a job runs, not what it computes (see the module docstring).
+EXECUTION_KEYS = {"checkpoint_every", "processes"}
+SIGTERM_STATUS = 128 + signal.SIGTERM
 
 
 def seed_everything(seed: int) -> None:
@@ -67,7 +76,8 @@ def seed_everything(seed: int) -> None:
 
 
 def spec_hash(spec: dict) -> str:
-    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+    t = {k: v for k, v in spec.get("training", {}).items() if k not in EXECUTION_KEYS}
+    return hashlib.sha256(json.dumps({**spec, "training": t}, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def train_mrr(model: Ranker, groups: Groups, idx: np.ndarray, batch_size: int) -> float:
@@ -89,22 +99,38 @@ def train_mrr(model: Ranker, groups: Groups, idx: np.ndarray, batch_size: int) -
 
 
 class Trainer:
-    def __init__(self, spec: dict, args: argparse.Namespace):
+    def __init__(self, spec: dict, args: argparse.Namespace, dist: distributed.Context | None = None):
         self.spec, self.args = spec, args
         t = spec["training"]
         unknown = set(t) - TRAINING_KEYS
         if unknown:
             raise InputError(f"training: unknown key(s) {sorted(unknown)}")
         self.t = t
-        self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        self.dist = dist or distributed.Context(
+            device=torch.device("cuda" if torch.cuda.is_available() else "cpu"))
+        self.device = self.dist.device
+        self.checkpoint_every = (getattr(args, "checkpoint_every", None) or t.get("checkpoint_every")
+                                 or t["eval_every"])
+        self.log_every = getattr(args, "log_every", 0) or 0
+        if t["batch_size"] < self.dist.world:
+            raise InputError(f"training.batch_size {t['batch_size']} is smaller than the "
+                             f"{self.dist.world} processes that share each batch")
         self.loss_fn = build_loss(spec["loss"]["name"], **{k: v for k, v in spec["loss"].items() if k != "name"})
         self.groups = load_groups(args.groups, self.loss_fn.needs_teacher)
+        if len(self.groups) < self.dist.world:
+            raise InputError(f"{args.groups}: {len(self.groups)} training groups for {self.dist.world} processes")
         seed_everything(spec["seed"])
         self.model = build_model(
             spec["arch"], spec["encoder"], args.tokenizer, t["query_length"], t["passage_length"],
             t["dropout"], t["output_layer_norm"],
         ).to(self.device)
+        self.dist.reseed(spec["seed"])
+        self.scorer = self.dist.wrap(self.model)
         self.objective = Objective(self.loss_fn, self.model, spec, args.corpus).to(self.device)
+        if self.dist.world > 1 and (self.objective.negatives.enabled or self.objective.mlm is not None):
+            # DDP wraps the ranking forward only; extra negatives and the MLM head bypass it.
+            raise InputError("training.in_batch_negatives, uniform_negatives and mlm_weight need "
+                             "processes: 1")
         # Adam with decoupled weight decay; no decay on biases and LayerNorm weights.
         params = [*self.model.parameters(), *self.objective.parameters()]
         decay = [p for p in params if p.ndim > 1]
@@ -122,7 +148,10 @@ class Trainer:
         n_eval = min(t.get("train_eval_groups", 500), len(self.groups))
         self.train_eval_idx = np.sort(rng.choice(len(self.groups), n_eval, replace=False))
         self.step, self.best, self.best_step, self.bad_evals, self.curve = 0, -1.0, 0, 0, []
+        self.running: list[float] = []  # per-step losses since the last evaluation
+        self.best_state: dict | None = None  # CPU copy of the best model's weights (rank 0)
         self.ckpt_dir = Path(args.checkpoint_dir)
+        self.saved_step = -1
         self.stop_requested = False
 
     def _load_texts(self) -> None:
@@ -143,29 +172,32 @@ class Trainer:
         self.groups.doc_ids = [[self.docs[d] for d in g] for g in self.groups.doc_ids]
 
     # -- checkpointing -------------------------------------------------------------------------
+    STATE = ("step", "best", "best_step", "bad_evals", "curve", "running")
+
     def save_checkpoint(self) -> None:
-        self.ckpt_dir.mkdir(parents=True, exist_ok=True)
-        state = {
-            "spec_hash": spec_hash(self.spec), "step": self.step, "best": self.best,
-            "best_step": self.best_step, "bad_evals": self.bad_evals, "curve": self.curve,
-            "model": self.model.state_dict(), "opt": self.opt.state_dict(),
-            "objective": self.objective.state_dict(), "snapshots": self.snapshots.state(),
-            "sched": self.sched.state_dict(), "sampler": self.sampler.state(),
-            "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()},
-        }
-        fd, tmp = tempfile.mkstemp(dir=self.ckpt_dir, suffix=".tmp")
-        os.close(fd)
-        torch.save(state, tmp)
-        os.replace(tmp, self.ckpt_dir / "last.pt")
+        """Collective: every rank hands in its RNG state, rank 0 writes."""
+        rngs = self.dist.gather(checkpoint.rng_state())
+        if self.dist.is_main:
+            state = {"spec_hash": spec_hash(self.spec), "world": self.dist.world, "rng": rngs,
+                     "model": self.model.state_dict(), "best_model": self.best_state,
+                     "opt": self.opt.state_dict(), "sched": self.sched.state_dict(),
+                     "sampler": self.sampler.state(), "objective": self.objective.state_dict(),
+                     "snapshots": self.snapshots.state(), **{k: getattr(self, k) for k in self.STATE}}
+            checkpoint.save(self.ckpt_dir, state)
+            log.info("checkpoint at step %d in %s", self.step, self.ckpt_dir)
+        self.saved_step = self.step
+        self.dist.barrier()
 
     def try_resume(self) -> None:
-        path = self.ckpt_dir / "last.pt"
-        if not path.exists():
+        state = checkpoint.load(self.ckpt_dir, self.device, clean=self.dist.is_main)
+        if state is not None and state["spec_hash"] != spec_hash(self.spec):
+            self.dist.barrier()  # every rank has read it before rank 0 removes it
+            if self.dist.is_main:
+                log.warning("%s belongs to another configuration; starting afresh", self.ckpt_dir)
+                shutil.rmtree(self.ckpt_dir)
+            self.dist.barrier()
             return
-        state = torch.load(path, map_location=self.device, weights_only=False)
-        if state["spec_hash"] != spec_hash(self.spec):
-            log.warning("%s belongs to another configuration; starting afresh", path)
-            shutil.rmtree(self.ckpt_dir)
+        if state is None:
             return
         self.model.load_state_dict(state["model"])
         self.objective.load_state_dict(state.get("objective", {}))
@@ -173,12 +205,20 @@ class Trainer:
         self.opt.load_state_dict(state["opt"])
         self.sched.load_state_dict(state["sched"])
         self.sampler.restore(state["sampler"])
-        torch.set_rng_state(state["rng"]["torch"].cpu())
-        np.random.set_state(state["rng"]["numpy"])
-        random.setstate(state["rng"]["python"])
-        for k in ("step", "best", "best_step", "bad_evals", "curve"):
+        if state["world"] == self.dist.world:
+            checkpoint.set_rng_state(state["rng"][self.dist.rank])
+        else:
+            # Other ranks, other dropout streams: the resumed run is equivalent in distribution.
+            log.warning("checkpoint of %d process(es) resumed by %d: random streams reseeded",
+                        state["world"], self.dist.world)
+            checkpoint.set_rng_state(state["rng"][0])
+            self.dist.reseed(self.spec["seed"] + state["step"])
+        if state["best_model"] is not None and self.dist.is_main:
+            self.best_state = checkpoint.cpu_copy(state["best_model"])
+        for k in self.STATE:
             setattr(self, k, state[k])
-        log.info("resumed from %s at step %d", path, self.step)
+        self.saved_step = self.step
+        log.info("resumed from %s at step %d", self.ckpt_dir, self.step)
 
     # -- evaluation ----------------------------------------------------------------------------
     def score_valid(self) -> pd.DataFrame:
@@ -188,6 +228,12 @@ class Trainer:
         return run
 
     def evaluate(self, loss: float) -> None:
+        """Collective: rank 0 evaluates, every rank learns the early-stopping state."""
+        if self.dist.is_main:
+            self._evaluate(loss)
+        self.best, self.best_step, self.bad_evals = self.dist.broadcast((self.best, self.best_step, self.bad_evals))
+
+    def _evaluate(self, loss: float) -> None:
         t = self.t
         run = self.score_valid()
         self.snapshots.offer(self.step, run)
@@ -200,61 +246,79 @@ class Trainer:
         improved = agg["ndcg@10"] > self.best
         if improved:
             self.best, self.best_step, self.bad_evals = agg["ndcg@10"], self.step, 0
-            self.ckpt_dir.mkdir(parents=True, exist_ok=True)
-            torch.save(self.model.state_dict(), self.ckpt_dir / "best.pt.tmp")
-            os.replace(self.ckpt_dir / "best.pt.tmp", self.ckpt_dir / "best.pt")
+            self.best_state = checkpoint.cpu_copy(self.model.state_dict())
         else:
             self.bad_evals += 1
         log.info("step %d: loss %.4f train MRR@10 %.3f valid MRR@10 %.3f nDCG@10 %.3f%s",
                  self.step, loss, tr, agg["mrr@10"], agg["ndcg@10"], " (best)" if improved else "")
 
     # -- the loop ------------------------------------------------------------------------------
+    def train_step(self) -> float:
+        """One optimiser step on the next global batch; returns this rank's (scaled) loss."""
+        g, t = self.groups, self.t
+        batch = self.sampler.next()
+        idx = self.dist.shard(batch)
+        teacher, labels, mask = (
+            None if a is None else torch.as_tensor(a[idx], device=self.device)
+            for a in (g.teacher, g.labels, g.mask))
+        loss = self.objective(self.model, [g.query_ids[i] for i in idx], [g.doc_ids[i] for i in idx],
+                              teacher, labels, mask, self.step, scorer=self.scorer)
+        loss = loss * self.dist.loss_scale(len(idx), len(batch))
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if t.get("max_grad_norm"):
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), t["max_grad_norm"])
+        self.opt.step()
+        self.sched.step()
+        self.step += 1
+        return loss.item()
+
     def run(self) -> dict:
         t = self.t
         self.try_resume()
         signal.signal(signal.SIGTERM, lambda *_: setattr(self, "stop_requested", True))
         self.model.train()
-        g, t0, start_step, running = self.groups, time.time(), self.step, []
-        if self.step == 0:
+        t0, start_step = time.time(), self.step
+        if self.step == 0 and not self.curve:
             self.evaluate(float("nan"))
-            self.save_checkpoint()
         while self.step < t["max_steps"] and self.bad_evals < t["patience"]:
-            idx = self.sampler.next()
-            teacher, labels, mask = (
-                None if a is None else torch.as_tensor(a[idx], device=self.device)
-                for a in (g.teacher, g.labels, g.mask))
-            loss = self.objective(self.model, [g.query_ids[i] for i in idx], [g.doc_ids[i] for i in idx],
-                                  teacher, labels, mask, self.step)
-            self.opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if t.get("max_grad_norm"):
-                torch.nn.utils.clip_grad_norm_(self.model.parameters(), t["max_grad_norm"])
-            self.opt.step()
-            self.sched.step()
-            self.step += 1
-            running.append(loss.item())
+            loss = self.dist.mean(self.train_step())
+            self.running.append(loss)
+            if self.log_every and self.step % self.log_every == 0:
+                log.info("step %d/%d: loss %.6f", self.step, t["max_steps"], loss)
             if self.step % t["eval_every"] == 0 or self.step == t["max_steps"]:
                 rate = (self.step - start_step) / (time.time() - t0)
                 log.info("step %d/%d, %.2f steps/s, %.1f groups/s", self.step, t["max_steps"], rate,
                          rate * t["batch_size"])
-                self.evaluate(float(np.mean(running)))
-                running = []
-                self.save_checkpoint()
-            elif self.snapshots.wants(self.step):
+                self.evaluate(float(np.mean(self.running)))
+                self.running = []
+            # Figure 7's snapshot between evaluations, taken before this step's checkpoint.
+            if self.dist.is_main and self.snapshots.wants(self.step):
                 self.snapshots.offer(self.step, self.score_valid())
-            if self.stop_requested:
+            # A SIGTERM reaches the ranks at different steps (or during an evaluation): all
+            # must agree to stop at one step.
+            stop = self.dist.any(self.stop_requested)
+            if self.step % self.checkpoint_every == 0 or stop:
                 self.save_checkpoint()
-                raise SystemExit(f"SIGTERM at step {self.step}: checkpoint saved to {self.ckpt_dir}; rerun to resume")
+            if stop:
+                log.error("SIGTERM at step %d: checkpoint saved to %s; rerun to resume", self.step, self.ckpt_dir)
+                self.dist.close()
+                raise SystemExit(SIGTERM_STATUS)
         if self.bad_evals >= t["patience"]:
             log.info("early stop at step %d: no valid nDCG@10 gain in %d evaluations", self.step, t["patience"])
-        best = next(r for r in self.curve if r["step"] == self.best_step)
+        if self.saved_step != self.step:
+            self.save_checkpoint()  # a kill while the outputs are written will not retrain
+        # Only rank 0 evaluates, so only it holds the curve (and writes the summary).
+        best = next((r for r in self.curve if r["step"] == self.best_step), {})
         return {"steps": self.step, "best_step": self.best_step, "best_valid_ndcg@10": self.best,
-                "train_mrr@10": best["train_mrr@10"], "valid_mrr@10": best["valid_mrr@10"],
-                "seconds": time.time() - t0, "device": str(self.device)}
+                "train_mrr@10": best.get("train_mrr@10"), "valid_mrr@10": best.get("valid_mrr@10"),
+                "seconds": time.time() - t0, "device": str(self.device), "processes": self.dist.world}
 
     def write_outputs(self, summary: dict) -> None:
+        if not self.dist.is_main:
+            return
         a = self.args
-        self.model.load_state_dict(torch.load(self.ckpt_dir / "best.pt", map_location=self.device, weights_only=True))
+        self.model.load_state_dict(self.best_state)
         out = Path(a.model_out)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
         self.model.save(tmp)
@@ -271,7 +335,8 @@ class Trainer:
             scores = train_scores(self.model, self.groups, self.train_eval_idx, a.groups, per_batch)
             contracts.write(scores, a.train_scores_out, "train_scores")
         path, tmp_summary = contracts.atomic_path(a.summary_out)
-        tmp_summary.write_text(json.dumps({**summary, "spec": self.spec}, indent=1))
+        spec = {**self.spec, "training": {k: v for k, v in self.t.items() if k not in EXECUTION_KEYS}}
+        tmp_summary.write_text(json.dumps({**summary, "spec": spec}, indent=1))
         os.replace(tmp_summary, path)
 
 
@@ -285,16 +350,36 @@ def main(argv: list[str] | None = None) -> None:
                    "training.snapshot_steps and the end (Figure 7)")
     p.add_argument("--train-scores-out", default=None, help="train-scores.parquet: the final model's "
                    "scores of the train-eval groups' documents (Figure 5)")
-    p.add_argument("--threads", type=int, default=0)
-    a = p.parse_args(argv)
-    if a.threads:
-        torch.set_num_threads(a.threads)
+    p.add_argument("--threads", type=int, default=0, help="CPU threads of the whole job (all processes)")
+    p.add_argument("--processes", type=int, default=0,
+                   help="data-parallel processes, one GPU each (default: training.processes, else 1); "
+                        "> 1 re-launches this command under torchrun")
+    p.add_argument("--checkpoint-every", type=int, default=0,
+                   help="steps between checkpoints (default: training.checkpoint_every, else eval_every)")
+    p.add_argument("--log-every", type=int, default=0, help="log the loss every N steps (0: at evaluations)")
+    args = sys.argv[1:] if argv is None else argv
+    a = p.parse_args(args)
     spec = json.loads(a.spec)
-    trainer = Trainer(spec, a)
+    processes = a.processes or spec.get("training", {}).get("processes", 1)
+    if processes > 1 and not distributed.launched():
+        cmd = distributed.torchrun_command(processes, args if a.processes else [*args, "--processes", str(processes)])
+        log.info("launching %d processes: %s", processes, " ".join(cmd))
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execv(cmd[0], cmd)
+    dist = distributed.init()
+    if not dist.is_main:
+        logging.getLogger("dualrank").setLevel(logging.WARNING)  # rank 0 reports
+    if a.threads:
+        torch.set_num_threads(max(1, a.threads // dist.world))
+    trainer = Trainer(spec, a, dist)
     summary = trainer.run()
     trainer.write_outputs(summary)
+    dist.barrier()
     # The checkpoint has served its purpose once the outputs exist.
-    shutil.rmtree(trainer.ckpt_dir, ignore_errors=True)
+    if dist.is_main:
+        shutil.rmtree(trainer.ckpt_dir, ignore_errors=True)
+    dist.close()
 
 
 if __name__ == "__main__":

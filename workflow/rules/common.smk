@@ -102,6 +102,8 @@ def train_spec(w):
 
 def eval_run(w):
     return run_of(w) if hasattr(w, "arch") else None
+def train_execution(w):
+    return grid.train_execution(config, w.dataset)
 
 
 def eval_specs(w, run_dir):

@@ -1,7 +1,10 @@
 # Stage 5, train: one job per (dataset, arch, encoder, loss variant, seed). Its params are
 # the full training spec of that run, so editing one loss's hyper-parameters reruns only the
 # runs of that loss. Checkpoints live under checkpoints/, outside the outputs, so that a
-# killed or preempted job resumes instead of starting over.
+# killed or preempted job resumes instead of starting over. training.processes (data-parallel
+# ranks, one GPU each, via torchrun) and training.checkpoint_every are resources, not params:
+# they do not change the result, so changing them reruns nothing; threads and GPUs scale with
+# the processes.
 
 
 rule train:
@@ -20,10 +23,12 @@ rule train:
         spec=train_spec,
         tokenizer=lambda w, input: f"--tokenizer {input.tokenizer}" if "tokenizer" in input.keys() else "",
         checkpoints=f"checkpoints/{RUN}",
-    threads: resources("train")["threads"]
+    threads: lambda w: resources("train")["threads"] * train_execution(w)["processes"]
     resources:
-        gpu=resources("train")["gpu"],
-        mem_mb=resources("train")["mem_mb"],
+        gpu=lambda w: resources("train")["gpu"] * train_execution(w)["processes"],
+        processes=lambda w: train_execution(w)["processes"],
+        checkpoint_every=lambda w: train_execution(w)["checkpoint_every"],
+        mem_mb=lambda w: resources("train")["mem_mb"] * train_execution(w)["processes"],
         runtime=resources("train")["runtime"],
     log:
         f"logs/train/{RUN}.log",
@@ -36,6 +41,7 @@ rule train:
         "--corpus {input.corpus:q} --queries {input.queries:q} "
         "--valid-candidates {input.valid_candidates:q} --valid-queries {input.valid_queries:q} "
         "--valid-qrels {input.valid_qrels:q} {params.tokenizer} --threads {threads} "
+        "--processes {resources.processes} --checkpoint-every {resources.checkpoint_every} "
         "--checkpoint-dir {params.checkpoints:q} --model-out {output.model:q} "
         "--curve-out {output.curve:q} --summary-out {output.summary:q} "
         "--snapshots-out {output.snapshots:q} --train-scores-out {output.train_scores:q} 2> {log:q}"
