@@ -22,7 +22,7 @@ rule train:
     resources:
         gpu=resources("train")["gpu"],
         mem_mb=resources("train")["mem_mb"],
-        runtime=resources("train")["runtime"],
+        runtime=runtime("train"),
     log:
         f"logs/train/{RUN}.log",
     benchmark:
@@ -30,7 +30,7 @@ rule train:
     conda:
         "../../envs/dualrank.yaml"
     shell:
-        "python -m dualrank.train --spec {params.spec:q} --groups {input.groups:q} "
+        ON_GPUS + "python -m dualrank.train --spec {params.spec:q} --groups {input.groups:q} "
         "--corpus {input.corpus:q} --queries {input.queries:q} "
         "--valid-candidates {input.valid_candidates:q} --valid-queries {input.valid_queries:q} "
         "--valid-qrels {input.valid_qrels:q} {params.tokenizer} --threads {threads} "
