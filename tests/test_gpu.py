@@ -131,3 +131,12 @@ def test_the_gpu_rules_run_through_the_wrapper(workdir):
                          env=env_with(), capture_output=True, text=True, check=True).stdout
     for module in ("train", "index", "evaluate", "teacher score"):
         assert f"python -m dualrank.gpu --gpus 1 -- python -m dualrank.{module} " in out, module
+
+
+def test_under_slurm_without_a_device_list_the_job_runs_with_a_warning(tmp_path):
+    env = env_with(SLURM_JOB_ID="43")
+    env.pop("CUDA_VISIBLE_DEVICES", None)
+    proc = subprocess.run([*WRAP, "--gpus", "1", "--", sys.executable, "-c", "print('ran')"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout == "ran\n"
+    assert "SLURM job 43 asks for 1 GPU(s) but CUDA_VISIBLE_DEVICES=None" in proc.stderr

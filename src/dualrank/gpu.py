@@ -40,7 +40,8 @@ def machine_devices(env) -> list[str]:
 
 
 def _try_lock(path: Path):
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    # Read-only: another user's job can lock a file this user created.
+    fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -52,7 +53,7 @@ def _try_lock(path: Path):
 def claim(n: int, devices: list[str], lock_dir: Path, timeout: float, poll: float = 0.5):
     """Lock n of the devices; returns (device ids, lock fds). Waits while all are held."""
     if n > len(devices):
-        raise SystemExit(f"dualrank.gpu: the job asks for {n} GPU(s), this machine has {len(devices)} "
+        raise SystemExit(f"dualrank.gpu: the job asks for {n} GPU(s), {len(devices)} are available here "
                          f"({','.join(devices) or 'none'}); lower the rule's gpu resource in config.yaml")
     lock_dir.mkdir(parents=True, exist_ok=True)
     if lock_dir.stat().st_uid == os.getuid():
@@ -85,11 +86,12 @@ def job_environment(n: int, env, lock_dir: Path, timeout: float):
         env["CUDA_VISIBLE_DEVICES"] = ""
         return env, [], "no GPU: CUDA_VISIBLE_DEVICES=''"
     if "SLURM_JOB_ID" in env:
-        given = machine_devices(env)
-        if len(given) < n:
-            raise SystemExit(f"dualrank.gpu: SLURM job {env['SLURM_JOB_ID']} asks for {n} GPU(s) but was given "
-                             f"CUDA_VISIBLE_DEVICES={env.get('CUDA_VISIBLE_DEVICES')!r}; does the job request --gpus?")
-        return env, [], f"CUDA_VISIBLE_DEVICES={env['CUDA_VISIBLE_DEVICES']} from SLURM job {env['SLURM_JOB_ID']}"
+        given = env.get("CUDA_VISIBLE_DEVICES")
+        if given is None or len(machine_devices(env)) < n:
+            # Some clusters bind GPUs without CUDA_VISIBLE_DEVICES (cgroups only): say so, go on.
+            log.warning("SLURM job %s asks for %d GPU(s) but CUDA_VISIBLE_DEVICES=%r; does it request --gpus?",
+                        env["SLURM_JOB_ID"], n, given)
+        return env, [], f"CUDA_VISIBLE_DEVICES={given} from SLURM job {env['SLURM_JOB_ID']}"
     ids, fds = claim(n, machine_devices(env), lock_dir, timeout)
     env["CUDA_VISIBLE_DEVICES"] = ",".join(ids)
     return env, fds, f"CUDA_VISIBLE_DEVICES={env['CUDA_VISIBLE_DEVICES']} (locks in {lock_dir})"
