@@ -65,9 +65,9 @@ def runtime(kind):
     return lambda wildcards, attempt: minutes * attempt
 
 
-# Rules that may use GPUs run their command through this wrapper: it gives the job exactly
-# the devices its gpu resource counts (CUDA_VISIBLE_DEVICES), none when it asks for none.
-ON_GPUS = "python -m dualrank.gpu --gpus {resources.gpu} -- "
+# Rules that may use GPUs (train, index, evaluate, teacher_score) run their command through
+# `python -m dualrank.gpu --gpus {resources.gpu} --`: it gives the job exactly the devices its
+# gpu resource counts (CUDA_VISIBLE_DEVICES), none when it asks for none.
 
 
 def tokenizer_dir(dataset, encoder):

@@ -25,7 +25,7 @@ rule evaluate:
     conda:
         "../../envs/dualrank.yaml"
     shell:
-        ON_GPUS + "python -m dualrank.evaluate --evals {params.evals:q} --model {input.model:q} "
+        "python -m dualrank.gpu --gpus {resources.gpu} -- python -m dualrank.evaluate --evals {params.evals:q} --model {input.model:q} "
         "--corpus {input.corpus:q} {params.index} --threads {threads} "
         "--metrics-out {output:q} 2> {log:q}"
 

@@ -23,5 +23,5 @@ rule index:
     conda:
         "../../envs/dualrank.yaml"
     shell:
-        ON_GPUS + "python -m dualrank.index --model {input.model:q} --corpus {input.corpus:q} "
+        "python -m dualrank.gpu --gpus {resources.gpu} -- python -m dualrank.index --model {input.model:q} --corpus {input.corpus:q} "
         "--out {output:q} --threads {threads} 2> {log:q}"

@@ -43,5 +43,5 @@ rule teacher_score:
     conda:
         "../../envs/dualrank.yaml"
     shell:
-        ON_GPUS + "python -m dualrank.teacher score --model {input.model:q} --pairs {input.pairs:q} "
+        "python -m dualrank.gpu --gpus {resources.gpu} -- python -m dualrank.teacher score --model {input.model:q} --pairs {input.pairs:q} "
         "--corpus {input.corpus:q} --queries {input.queries:q} --out {output:q} --threads {threads} 2> {log:q}"
