@@ -19,11 +19,16 @@ def shared_data() -> Path:
     return path
 
 
+def copy_workflow(dest: Path) -> Path:
+    """A copy of the workflow (Snakefile, config, workflow/, envs/) in dest."""
+    for name in ("Snakefile", "config.yaml"):
+        shutil.copy(ROOT / name, dest / name)
+    for name in ("workflow", "envs"):
+        shutil.copytree(ROOT / name, dest / name)
+    return dest
+
+
 @pytest.fixture
 def workdir(tmp_path) -> Path:
-    """A copy of the workflow (Snakefile, config, workflow/, envs/) in a temporary directory."""
-    for name in ("Snakefile", "config.yaml"):
-        shutil.copy(ROOT / name, tmp_path / name)
-    for name in ("workflow", "envs"):
-        shutil.copytree(ROOT / name, tmp_path / name)
-    return tmp_path
+    """A copy of the workflow in a temporary directory."""
+    return copy_workflow(tmp_path)

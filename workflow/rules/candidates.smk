@@ -10,7 +10,7 @@ rule bm25_index:
     threads: resources("cpu")["threads"]
     resources:
         mem_mb=resources("cpu")["mem_mb"],
-        runtime=resources("cpu")["runtime"],
+        runtime=runtime("cpu"),
     log:
         "logs/bm25_index/{dataset}.log",
     benchmark:
@@ -34,7 +34,7 @@ rule bm25_run:
     threads: resources("cpu")["threads"]
     resources:
         mem_mb=resources("cpu")["mem_mb"],
-        runtime=resources("cpu")["runtime"],
+        runtime=runtime("cpu"),
     log:
         "logs/bm25_run/{dataset}/{split}.log",
     benchmark:

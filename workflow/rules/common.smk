@@ -72,6 +72,18 @@ def resources(kind):
     return config["resources"][kind]
 
 
+def runtime(kind):
+    """Minutes for a job of this kind, times the attempt: a job retried after hitting its SLURM
+    time limit asks for more (the retries are the profile's)."""
+    minutes = config["resources"][kind]["runtime"]
+    return lambda wildcards, attempt: minutes * attempt
+
+
+# Rules that may use GPUs (train, index, evaluate, teacher_score) run their command through
+# `python -m dualrank.gpu --gpus {resources.gpu} --`: it gives the job exactly the devices its
+# gpu resource counts (CUDA_VISIBLE_DEVICES), none when it asks for none.
+
+
 def tokenizer_dir(dataset, encoder):
     # Pre-trained encoders bring their own vocabulary; `init` encoders use the trained one.
     return f"{DATA}/{dataset}/tokenizer" if config["encoders"][encoder].get("init") else None

@@ -17,7 +17,7 @@ rule evaluate:
     resources:
         gpu=resources("score")["gpu"],
         mem_mb=resources("score")["mem_mb"],
-        runtime=resources("score")["runtime"],
+        runtime=runtime("score"),
     log:
         f"logs/evaluate/{RUN}.log",
     benchmark:
@@ -25,7 +25,7 @@ rule evaluate:
     conda:
         "../../envs/dualrank.yaml"
     shell:
-        "python -m dualrank.evaluate --evals {params.evals:q} --model {input.model:q} "
+        "python -m dualrank.gpu --gpus {resources.gpu} -- python -m dualrank.evaluate --evals {params.evals:q} --model {input.model:q} "
         "--corpus {input.corpus:q} {params.index} --threads {threads} "
         "--metrics-out {output:q} 2> {log:q}"
 

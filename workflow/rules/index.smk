@@ -15,7 +15,7 @@ rule index:
     resources:
         gpu=resources("index")["gpu"],
         mem_mb=resources("index")["mem_mb"],
-        runtime=resources("index")["runtime"],
+        runtime=runtime("index"),
     log:
         f"logs/index/{RUN}.log",
     benchmark:
@@ -23,5 +23,5 @@ rule index:
     conda:
         "../../envs/dualrank.yaml"
     shell:
-        "python -m dualrank.index --model {input.model:q} --corpus {input.corpus:q} "
+        "python -m dualrank.gpu --gpus {resources.gpu} -- python -m dualrank.index --model {input.model:q} --corpus {input.corpus:q} "
         "--out {output:q} --threads {threads} 2> {log:q}"

@@ -35,7 +35,7 @@ rule teacher_score:
     resources:
         gpu=resources("score")["gpu"],
         mem_mb=resources("score")["mem_mb"],
-        runtime=resources("score")["runtime"],
+        runtime=runtime("score"),
     log:
         "logs/teacher/{dataset}.log",
     benchmark:
@@ -43,5 +43,5 @@ rule teacher_score:
     conda:
         "../../envs/dualrank.yaml"
     shell:
-        "python -m dualrank.teacher score --model {input.model:q} --pairs {input.pairs:q} "
+        "python -m dualrank.gpu --gpus {resources.gpu} -- python -m dualrank.teacher score --model {input.model:q} --pairs {input.pairs:q} "
         "--corpus {input.corpus:q} --queries {input.queries:q} --out {output:q} --threads {threads} 2> {log:q}"

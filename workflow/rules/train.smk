@@ -29,7 +29,7 @@ rule train:
         processes=lambda w: train_execution(w)["processes"],
         checkpoint_every=lambda w: train_execution(w)["checkpoint_every"],
         mem_mb=lambda w: resources("train")["mem_mb"] * train_execution(w)["processes"],
-        runtime=resources("train")["runtime"],
+        runtime=runtime("train"),
     log:
         f"logs/train/{RUN}.log",
     benchmark:
@@ -37,7 +37,7 @@ rule train:
     conda:
         "../../envs/dualrank.yaml"
     shell:
-        "python -m dualrank.train --spec {params.spec:q} --groups {input.groups:q} "
+        "python -m dualrank.gpu --gpus {resources.gpu} -- python -m dualrank.train --spec {params.spec:q} --groups {input.groups:q} "
         "--corpus {input.corpus:q} --queries {input.queries:q} "
         "--valid-candidates {input.valid_candidates:q} --valid-queries {input.valid_queries:q} "
         "--valid-qrels {input.valid_qrels:q} {params.tokenizer} --threads {threads} "
