@@ -86,10 +86,12 @@ def test_experiment_cells_carry_rows_methods_and_shapes():
     cells = grid.experiment_cells(c, "figure1")
     first = cells[0]
     assert (first["row"], first["method"], first["arch"], first["loss"], first["seed"]) == \
-        ("bert-6-128", "CA", "ca", "one_hot", 0)
+        ("CA", "CA", "ca", "one_hot", 0)
     assert (first["layers"], first["hidden"]) == (6, 128)
     assert first["dir"] == "results/runs/msmarco/ca-bert-6-128/one_hot/seed0"
+    assert first["encoder"] == "bert-6-128"
     assert grid.encoder_shape(c, "bert-base") == {"layers": 12, "hidden": 768}
+    assert [x["row"] for x in grid.experiment_cells(c, "table2")][:6:3] == ["bert-2-128", "bert-2-128"]
     rows = [x["row"] for x in grid.experiment_cells(c, "table8")]
     assert rows == ["0.0", "0.1", "0.2", "0.3", "0.9", "0.99"]  # config order, one seed
 

@@ -32,7 +32,8 @@ def job_counts(output: str) -> dict[str, int]:
 @pytest.fixture
 def demo_workdir(workdir):
     (workdir / "tests" / "presets").mkdir(parents=True)
-    (workdir / "tests" / "presets" / "ci.yaml").write_text((ROOT / "tests/presets/ci.yaml").read_text())
+    for name in ("ci.yaml", "ci-all.yaml"):
+        (workdir / "tests" / "presets" / name).write_text((ROOT / "tests/presets" / name).read_text())
     return workdir
 
 
@@ -125,3 +126,26 @@ def test_demo_table1_end_to_end_then_only_the_changed_loss_reruns(demo_workdir):
     (w / "execution.yaml").write_text("training: {checkpoint_every: 5, processes: 2}\n")
     out = snakemake(w, "-n", "results/table1.csv", *DEMO, "execution.yaml")
     assert "Nothing to be done" in out.stdout + out.stderr, out.stdout
+
+    # Then every other table and figure, reusing Table 1's runs, and the HTML report.
+    before = {p: p.stat().st_mtime for p in (w / "results/runs").rglob("train.json")}
+    snakemake(w, "--cores", "2", "results/all", *DEMO, "tests/presets/ci-all.yaml")
+    assert all(p.stat().st_mtime == t for p, t in before.items()), "a Table 1 run was retrained"
+    listed = (w / "results/all").read_text().split()
+    assert len(listed) == 2 * (1 + 11 + 8)
+    for i in range(2, 13):
+        t = pd.read_csv(w / f"results/table{i}.csv")
+        assert len(t) > 0, f"table{i}"
+        md = (w / f"results/table{i}.md").read_text()
+        assert md.count("|") > 4, f"table{i}.md"
+    for i in (2, 4, 5, 6, 7, 8, 9, 12):
+        t = pd.read_csv(w / f"results/table{i}.csv")
+        values = t.select_dtypes("number").drop(columns=["seeds", "n"], errors="ignore")
+        assert values.notna().any().any(), f"table{i} holds no number"
+    for i in range(1, 9):
+        png = (w / f"results/figure{i}.png").read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000, f"figure{i}"
+        assert (w / f"results/figure{i}.pdf").read_bytes()[:5] == b"%PDF-"
+    snakemake(w, "--report", "results/report.html", "results/all", *DEMO, "tests/presets/ci-all.yaml")
+    html = (w / "results/report.html").read_text(errors="replace")
+    assert "figure7.png" in html and "table12.csv" in html

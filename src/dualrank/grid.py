@@ -162,7 +162,10 @@ def experiment_cells(config: dict, name: str) -> list[dict]:
     if "rows" in e:
         entries = [(r["name"], r["name"], r) for r in e["rows"]]
     else:
-        entries = [(enc, label, {**m, "encoder": m.get("encoder", enc)})
+        # A row per encoder in Table 2 (CA and DE side by side); elsewhere the method is the
+        # row, the table row or the figure's line (its x-axis, Figures 1 and 3, the encoder).
+        by_encoder = e["kind"] == "table2"
+        entries = [(enc if by_encoder else label, label, {**m, "encoder": m.get("encoder", enc)})
                    for enc in e["encoders"] for label, m in e["methods"].items()]
     cells = []
     for row, method, r in entries:
@@ -207,7 +210,8 @@ def experiment_layout(config: dict, name: str) -> dict:
             "data_dir": f"{config['data_dir']}/{e['dataset']}",
             "compare_to_paper": config["report"]["compare_to_paper"],
             "evaluations": e["evaluations"], "cells": experiment_cells(config, name),
-            "params": e.get("params", {}), "title": e.get("title", name)}
+            "params": e.get("params", {}),
+            "title": name.replace("table", "Table ").replace("figure", "Figure ")}
 
 
 def result_files(config: dict) -> list[str]:
