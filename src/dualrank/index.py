@@ -17,15 +17,15 @@ import json
 import logging
 import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import faiss
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 import torch
 
-from . import ann
+from . import ann, tokens
 from .errors import InputError
 from .logs import entry_point
 from .models import load_model
@@ -34,15 +34,20 @@ from .rerank import encode, ranked
 log = logging.getLogger("dualrank.index")
 
 
+def encode_corpus(model, corpus_path: str, batch_size: int = 256) -> tuple[torch.Tensor, list[str]]:
+    """Every passage's embedding [N, H] from the token cache, and the doc ids in row order."""
+    table = tokens.load(corpus_path, "corpus", model.tokenizer, model.doc_token_length)
+    rows = table.all()
+    return encode(model.encode_docs, rows, batch_size, "passages", rows.lengths), list(table.ids)
+
+
 def build_index(model, corpus_path: str, out: str | Path, batch_size: int = 256,
                 spec: dict | None = None) -> Path:
     if not hasattr(model, "encode_docs"):
         raise InputError(f"{model.arch} models score pairs jointly and cannot be indexed for retrieval")
     # Checked before the encoding, which is the long part.
     spec = ann.check_spec(spec or ann.EXACT, model.backbone.config.hidden_size)
-    table = pq.read_table(corpus_path, columns=["doc_id", "text"])
-    ids = table.column("doc_id").to_pylist()
-    emb = encode(model.encode_docs, table.column("text").to_pylist(), batch_size, "passages")
+    emb, ids = encode_corpus(model, corpus_path, batch_size)
     index = ann.build(spec, np.ascontiguousarray(emb.numpy(), dtype=np.float32))
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -61,7 +66,7 @@ def build_index(model, corpus_path: str, out: str | Path, batch_size: int = 256,
 
 
 @torch.inference_mode()
-def retrieve(model, index_dir: str | Path, queries: dict[str, str], k: int = 1000,
+def retrieve(model, index_dir: str | Path, queries: Mapping, k: int = 1000,
              batch_size: int = 256) -> pd.DataFrame:
     index_dir = Path(index_dir)
     index = faiss.read_index(str(index_dir / "index.faiss"))

@@ -1,7 +1,15 @@
-"""``snakemake -n TARGET`` under config.yaml: wall time (median of runs) and the job count."""
+"""``snakemake -n TARGET`` under config.yaml: wall time (median of runs) and the job count.
+
+Where the SLURM executor plugin is installed, every snakemake start imports it and it runs
+``scontrol show config``, which waits up to 10 s when no slurmctld answers (a workstation with
+the SLURM client installed but no controller running). :func:`slurm_probe` times that call;
+the benchmark then also reports the dry run with the probe failing at once (``SLURM_CONF``
+pointing at an empty file), which is what the workflow itself costs.
+"""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import statistics
@@ -20,7 +28,18 @@ class DryRun:
     note: str = ""
 
 
-def dry_run(target: str, workdir: Path, repeats: int = 3) -> DryRun:
+def slurm_probe() -> float | None:
+    """Seconds ``scontrol show config`` takes, if scontrol and the SLURM executor plugin exist."""
+    import importlib.util
+
+    if not shutil.which("scontrol") or importlib.util.find_spec("snakemake_executor_plugin_slurm") is None:
+        return None
+    t0 = time.perf_counter()
+    subprocess.run(["scontrol", "show", "config"], capture_output=True, timeout=30)
+    return time.perf_counter() - t0
+
+
+def dry_run(target: str, workdir: Path, repeats: int = 3, env: dict | None = None) -> DryRun:
     if not (workdir / "Snakefile").exists():
         return DryRun(target, None, None, f"no Snakefile in {workdir} (run from the repository root)")
     exe = shutil.which("snakemake")
@@ -28,7 +47,7 @@ def dry_run(target: str, workdir: Path, repeats: int = 3) -> DryRun:
     times, out = [], ""
     for _ in range(repeats):
         t0 = time.perf_counter()
-        p = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True)
+        p = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, env=env)
         times.append(time.perf_counter() - t0)
         out = p.stdout + p.stderr
         if p.returncode != 0:
@@ -40,12 +59,19 @@ def dry_run(target: str, workdir: Path, repeats: int = 3) -> DryRun:
     return DryRun(target, statistics.median(times), int(m.group(1)) if m else None)
 
 
-def measure(targets: list[str], workdir: Path) -> tuple[DryRun, list[DryRun]]:
+def measure(targets: list[str], workdir: Path, env: dict | None = None) -> tuple[DryRun, list[DryRun]]:
     """The first target the workflow knows, and the unknown ones tried before it."""
     skipped = []
     for target in targets:
-        r = dry_run(target, workdir)
+        r = dry_run(target, workdir, env=env)
         if r.seconds is not None:
             return r, skipped
         skipped.append(r)
     return skipped[-1], skipped[:-1]
+
+
+def without_slurm_probe(tmp: Path) -> dict:
+    """The environment with ``scontrol`` failing at once (an empty SLURM configuration)."""
+    empty = tmp / "slurm.conf"
+    empty.write_text("")
+    return {**os.environ, "SLURM_CONF": str(empty)}

@@ -59,14 +59,23 @@ def load_texts(seed: int = 0) -> Texts:
                  t["corpus"]["text"].tolist(), t["queries-train"]["text"].tolist())
 
 
+def write_tables(texts: Texts, work: Path, n_passages: int | None = None) -> tuple[Path, Path]:
+    """The texts as the pipeline's corpus and queries tables (doc ids d0.., query ids q0..)."""
+    from ..contracts import write
+
+    passages = texts.passages[:n_passages]
+    corpus = write(pd.DataFrame({"doc_id": [f"d{i}" for i in range(len(passages))], "text": passages}),
+                   work / f"corpus-{len(passages)}.parquet", "corpus")
+    queries = write(pd.DataFrame({"query_id": [f"q{i}" for i in range(len(texts.queries))],
+                                  "text": texts.queries}), work / "queries.parquet", "queries")
+    return corpus, queries
+
+
 def make_tokenizer(texts: Texts, work: Path) -> Path:
     """A WordPiece vocabulary of BERT's size trained on the benchmark texts (no hub access)."""
-    from ..contracts import write
     from ..tokenizer import train_wordpiece
 
-    corpus = work / "corpus.parquet"
-    write(pd.DataFrame({"doc_id": [f"d{i}" for i in range(len(texts.passages))], "text": texts.passages}),
-          corpus, "corpus")
+    corpus, _ = write_tables(texts, work)
     return train_wordpiece(corpus, work / "tokenizer", vocab_size=30522, extra_texts=texts.queries)
 
 
@@ -108,8 +117,18 @@ def st_cross_encoder(model, work: Path, max_length: int, device: str):
     return CrossEncoder(str(out), max_length=max_length, device=device)
 
 
-def sample_groups(texts: Texts, n_batches: int, batch: int, k: int, seed: int):
-    """Training batches: B queries, each with K passages (the first the positive) and teacher scores."""
+@dataclass
+class Batch:
+    query_ids: list[str]         # B
+    doc_ids: list[list[str]]     # B x K, the first the positive
+    queries: list[str]
+    docs: list[list[str]]
+    teacher: np.ndarray          # [B, K] float32, descending
+    labels: np.ndarray           # [B, K] float32
+
+
+def sample_groups(texts: Texts, n_batches: int, batch: int, k: int, seed: int) -> list[Batch]:
+    """Training batches: B queries, each with K passages and teacher scores (ids as in write_tables)."""
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(n_batches):
@@ -118,6 +137,7 @@ def sample_groups(texts: Texts, n_batches: int, batch: int, k: int, seed: int):
         teacher = np.sort(rng.normal(0, 3, (batch, k)).astype(np.float32), axis=1)[:, ::-1].copy()
         labels = np.zeros((batch, k), np.float32)
         labels[:, 0] = 1
-        out.append(([texts.queries[i] for i in q], [[texts.passages[j] for j in row] for row in d],
-                    teacher, labels))
+        out.append(Batch([f"q{i}" for i in q], [[f"d{j}" for j in row] for row in d],
+                         [texts.queries[i] for i in q], [[texts.passages[j] for j in row] for row in d],
+                         teacher, labels))
     return out

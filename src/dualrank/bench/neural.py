@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .. import tokens
 from ..losses import build_loss
 from .flops import sync
 
@@ -31,26 +32,30 @@ def autocast(device: torch.device, bf16: bool):
     return torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else nullcontext()
 
 
-def adamw(model, lr: float = 2.8e-5, weight_decay: float = 0.01):
-    """The Trainer's optimizer (Appendix B): AdamW, no decay on biases and LayerNorm weights."""
+def adamw(model, lr: float = 2.8e-5, weight_decay: float = 0.01, fused: bool = True):
+    """The Trainer's optimizer (Appendix B): AdamW, no decay on biases and LayerNorm weights;
+    fused, as in dualrank's Trainer and as the Hugging Face (and sentence-transformers) trainer's
+    default ``adamw_torch_fused`` since torch 2.8."""
     decay = [p for p in model.parameters() if p.ndim > 1]
     no_decay = [p for p in model.parameters() if p.ndim <= 1]
     return torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
-                              {"params": no_decay, "weight_decay": 0.0}], lr=lr)
+                              {"params": no_decay, "weight_decay": 0.0}], lr=lr, fused=fused)
 
 
-def clock(fn, device, *args) -> float:
+def clock(fn, device, *args) -> np.ndarray:
+    """(wall, CPU) seconds of fn(*args). CPU time (this process, all threads) is reported beside
+    the wall time: on a shared machine it is the steadier of the two."""
     sync(device)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     fn(*args)
     sync(device)
-    return time.perf_counter() - t0
+    return np.array([time.perf_counter() - t0, time.process_time() - c0])
 
 
-def interleaved_steps(steps: dict, n: int, device) -> dict[str, float]:
-    """Mean seconds per step of each side over steps 1..n-1, step 0 being a warm-up; the sides
-    take turns at every step."""
-    total = dict.fromkeys(steps, 0.0)
+def interleaved_steps(steps: dict, n: int, device) -> dict[str, np.ndarray]:
+    """Mean (wall, CPU) seconds per step of each side over steps 1..n-1, step 0 being a
+    warm-up; the sides take turns at every step."""
+    total = {name: np.zeros(2) for name in steps}
     for i in range(n):
         for name, step in steps.items():
             t = clock(step, device, i)
@@ -58,27 +63,35 @@ def interleaved_steps(steps: dict, n: int, device) -> dict[str, float]:
     return {name: t / (n - 1) for name, t in total.items()}
 
 
-def interleaved_passes(passes: dict, repeats: int, device) -> dict[str, float]:
-    """Fastest of ``repeats`` timed passes of each side, after a warm-up pass; sides alternate."""
-    best = dict.fromkeys(passes, float("inf"))
-    for r in range(repeats + 1):
-        for name, fn in passes.items():
-            t = clock(fn, device)
-            best[name] = min(best[name], t) if r else best[name]
+def interleaved_passes(passes: dict, repeats: int, device) -> dict[str, np.ndarray]:
+    """Fastest (wall, CPU) seconds of ``repeats`` passes of each side, alternating, after each
+    side's warm-up: ``passes[name]`` is (warm_up, run)."""
+    for warm, _ in passes.values():
+        warm()
+    best = {name: np.full(2, np.inf) for name in passes}
+    for _ in range(repeats):
+        for name, (_, run) in passes.items():
+            best[name] = np.minimum(best[name], clock(run, device))
     return best
 
 
-def our_training_inputs(model, batches):
-    """What the Trainer hands score_groups: the groups' texts (swapped in once, at start-up)."""
-    return [(q, d) for q, d, _, _ in batches]
+def our_training_inputs(model, batches, corpus, queries):
+    """What the Trainer hands score_groups: the groups as rows of the token cache
+    (Trainer._load_texts), so a step tokenises nothing."""
+    tq, td = (tokens.for_model(p, kind, model) for p, kind in ((queries, "queries"), (corpus, "corpus")))
+    out = []
+    for b in batches:
+        q, d = tq.rows(b.query_ids), td.rows(b.doc_ids)
+        out.append(([q[i] for i in range(len(q))], [d[i] for i in range(len(d))]))
+    return out
 
 
-def train_ours(model, batches, device, bf16: bool):
+def train_ours(model, batches, device, bf16: bool, corpus, queries):
     """The Trainer's step on batch i, as a function of i."""
     model.to(device).train()
     loss_fn, opt = build_loss("margin_mse"), adamw(model)
-    inputs = our_training_inputs(model, batches)
-    extra = [tuple(torch.as_tensor(a, device=device) for a in (t, y)) for _, _, t, y in batches]
+    inputs = our_training_inputs(model, batches, corpus, queries)
+    extra = [tuple(torch.as_tensor(a, device=device) for a in (b.teacher, b.labels)) for b in batches]
 
     def step(i):
         q, d = inputs[i]
@@ -102,8 +115,8 @@ def train_st(st, batches, device, bf16: bool):
     loss_fn, opt = MarginMSELoss(st), adamw(st)
     collate = SentenceTransformerDataCollator(preprocess_fn=st.preprocess)
     rows = []
-    for q, d, t, _ in batches:
-        k = len(d[0])
+    for b in batches:
+        q, d, t, k = b.queries, b.docs, b.teacher, len(b.docs[0])
         rows.append([{"query": q[i], **{f"passage_{j}": d[i][j] for j in range(k)},
                       "label": torch.as_tensor(t[i, 0] - t[i, 1:])} for i in range(len(q))])
 
@@ -122,33 +135,40 @@ def train_st(st, batches, device, bf16: bool):
     return step
 
 
-def our_corpus_encoding(model, passages: list[str], batch_size: int) -> torch.Tensor:
-    """What the index stage does: length-sorted batches through encode_docs."""
-    from ..rerank import encode
+def our_corpus_encoding(model, corpus, batch_size: int) -> torch.Tensor:
+    """What the index stage does: the corpus's cached token ids in length-sorted batches."""
+    from ..index import encode_corpus
 
-    return encode(model.encode_docs, passages, batch_size, "passages")
+    return encode_corpus(model, corpus, batch_size)[0]
 
 
-def encode_ours(model, passages, batch_size, device, bf16: bool):
+def encode_ours(model, corpus, n: int, batch_size, device, bf16: bool):
+    """(warm-up, pass): the warm-up builds the corpus's token cache (once per corpus and
+    tokenizer, shared by all jobs) and encodes a batch; each pass loads the cache and encodes."""
     model.to(device).eval()
+
+    def warm():
+        table = tokens.for_model(corpus, "corpus", model)
+        with torch.inference_mode(), autocast(device, bf16):
+            model.encode_docs([table.row(i) for i in range(min(batch_size, n))])
 
     def run():
         with autocast(device, bf16):
-            emb = our_corpus_encoding(model, passages, batch_size)
-        assert emb.shape[0] == len(passages)
+            emb = our_corpus_encoding(model, corpus, batch_size)
+        assert emb.shape[0] == n
 
-    return run
+    return warm, run
 
 
 def encode_st(st, passages, batch_size, device, bf16: bool):
     st.to(device).eval()
 
-    def run():
+    def run(texts=passages):
         with autocast(device, bf16):
-            emb = st.encode(passages, batch_size=batch_size, convert_to_tensor=True)
-        assert emb.shape[0] == len(passages)
+            emb = st.encode(texts, batch_size=batch_size, convert_to_tensor=True)
+        assert emb.shape[0] == len(texts)
 
-    return run
+    return lambda: run(passages[:batch_size]), run
 
 
 def ca_candidates(n_queries: int, depth: int, n_passages: int, seed: int) -> pd.DataFrame:
@@ -158,31 +178,34 @@ def ca_candidates(n_queries: int, depth: int, n_passages: int, seed: int) -> pd.
     return pd.DataFrame({"query_id": qids, "doc_id": dids})
 
 
-def our_scoring_inputs(model, queries: dict, docs: dict):
-    """What the evaluate stage passes score_candidates: id -> text."""
-    return queries, docs
+def our_scoring_inputs(model, cands, corpus, queries):
+    """What the evaluate stage passes score_candidates: id -> cached token ids."""
+    return (tokens.for_model(queries, "queries", model, set(cands["query_id"])),
+            tokens.for_model(corpus, "corpus", model, set(cands["doc_id"])))
 
 
-def score_ours(model, cands, queries, docs, batch_size, device, bf16: bool):
+def score_ours(model, cands, corpus, queries, batch_size, device, bf16: bool):
+    """(warm-up, pass): token caches built in the warm-up; each pass looks the pairs up in them
+    (as the evaluate stage does) and scores them."""
     from ..rerank import score_candidates
 
     model.to(device).eval()
-    q, d = our_scoring_inputs(model, queries, docs)
 
-    def run():
+    def run(c=cands):
+        q, d = our_scoring_inputs(model, c, corpus, queries)
         with autocast(device, bf16):
-            out = score_candidates(model, cands, q, d, batch_size)
-        assert len(out) == len(cands)
+            out = score_candidates(model, c, q, d, batch_size)
+        assert len(out) == len(c)
 
-    return run
+    return lambda: run(cands.head(batch_size)), run
 
 
 def score_st(ce, cands, queries, docs, batch_size, device, bf16: bool):
     pairs = [(queries[q], docs[d]) for q, d in zip(cands["query_id"], cands["doc_id"])]
 
-    def run():
+    def run(p=pairs):
         with autocast(device, bf16):
-            scores = ce.predict(pairs, batch_size=batch_size)
-        assert len(scores) == len(pairs)
+            scores = ce.predict(p, batch_size=batch_size)
+        assert len(scores) == len(p)
 
-    return run
+    return lambda: run(pairs[:batch_size]), run
