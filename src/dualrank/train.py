@@ -100,7 +100,7 @@ class Trainer:
         no_decay = [p for n, p in self.model.named_parameters() if p.ndim <= 1]
         self.opt = torch.optim.AdamW(
             [{"params": decay, "weight_decay": t["weight_decay"]}, {"params": no_decay, "weight_decay": 0.0}],
-            lr=t["lr"],
+            lr=t["lr"], fused=True,  # one kernel for all parameters (Hugging Face's default too)
         )
         warm = max(1, t.get("warmup_steps", 0))
         self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lambda s: min(1.0, (s + 1) / warm))
