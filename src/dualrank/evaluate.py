@@ -24,7 +24,6 @@ import os
 from . import contracts
 from .logs import entry_point
 from .metrics import evaluate
-from .texts import load_texts
 
 log = logging.getLogger("dualrank.evaluate")
 
@@ -33,9 +32,11 @@ def run_one(spec: dict, model, corpus: str | None, index: str | None, batch_size
     qrels = contracts.read(spec["qrels"], "qrels")
     if spec["mode"] == "retrieval":
         from .index import retrieve
+        from .tokens import for_model
 
-        queries = load_texts(spec["queries"], "queries", set(qrels["query_id"]))
-        run = retrieve(model, index, queries, spec.get("depth", 1000), batch_size)
+        wanted = sorted(set(qrels["query_id"]))
+        table = for_model(spec["queries"], "queries", model, wanted)
+        run = retrieve(model, index, {q: table[q] for q in wanted}, spec.get("depth", 1000), batch_size)
     else:
         cands = contracts.read(spec["candidates"], "run")
         cands = cands[cands["rank"] <= spec.get("depth", 1000)]
@@ -43,10 +44,11 @@ def run_one(spec: dict, model, corpus: str | None, index: str | None, batch_size
         if model is None:
             run = cands
         else:
-            queries = load_texts(spec["queries"], "queries", set(cands["query_id"]))
-            docs = load_texts(corpus, "corpus", set(cands["doc_id"]))
             from .rerank import score_candidates
+            from .tokens import for_model
 
+            queries = for_model(spec["queries"], "queries", model, set(cands["query_id"]))
+            docs = for_model(corpus, "corpus", model, set(cands["doc_id"]))
             run = score_candidates(model, cands, queries, docs, batch_size)
     contracts.write(run, spec["run_out"], "run")
     agg, _ = evaluate(run, qrels, rel_level=spec.get("rel_level", 1))

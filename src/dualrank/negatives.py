@@ -97,7 +97,11 @@ class ExtraNegatives:
                     own[i, j] = slot(docs[i][j])
         extra = list(range(len(distinct))) if self.in_batch else []
         if self.uniform:
-            extra = list(dict.fromkeys(extra + [slot(d) for d in self.uniform_draw(step)]))
+            drawn = self.uniform_draw(step)
+            if k and not isinstance(docs[0][0], str):
+                # The groups hold cached token ids: tokenise the draw the same way.
+                drawn = model.token_ids(drawn, model.doc_token_length)
+            extra = list(dict.fromkeys(extra + [slot(d) for d in drawn]))
         dev = labels.device
         # An extra document is a negative of every query whose own (real) slots do not hold it.
         held = ((own[:, :, None] == np.asarray(extra, np.int64)[None, None, :]) & real[:, :, None]).any(1)

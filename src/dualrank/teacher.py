@@ -36,13 +36,13 @@ def score_pairs(model_dir: str, pairs_path: str, corpus: str, queries: str, batc
 
     from .models import load_model
     from .rerank import score_candidates
-    from .texts import load_texts
+    from .tokens import for_model
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model = load_model(model_dir, device)
     pairs = contracts.read(pairs_path, "pairs")
-    q = load_texts(queries, "queries", set(pairs["query_id"]))
-    d = load_texts(corpus, "corpus", set(pairs["doc_id"]))
+    q = for_model(queries, "queries", model, set(pairs["query_id"]))
+    d = for_model(corpus, "corpus", model, set(pairs["doc_id"]))
     run = score_candidates(model, pairs[["query_id", "doc_id"]], q, d, batch_size)
     scored = pairs.drop(columns="teacher_score").merge(
         run[["query_id", "doc_id", "score"]].rename(columns={"score": "teacher_score"}),

@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import checkpoint, contracts, distributed
+from . import checkpoint, contracts, distributed, tokens
 from .errors import InputError
 from .groups import Groups, Sampler, load_groups
 from .logs import entry_point
@@ -51,7 +51,6 @@ from .models import Ranker, build_model
 from .objective import Objective
 from .rerank import score_candidates
 from .snapshots import Snapshots, snapshot_steps, train_scores
-from .texts import load_texts
 
 log = logging.getLogger("dualrank.train")
 
@@ -137,7 +136,7 @@ class Trainer:
         no_decay = [p for p in params if p.ndim <= 1]
         self.opt = torch.optim.AdamW(
             [{"params": decay, "weight_decay": t["weight_decay"]}, {"params": no_decay, "weight_decay": 0.0}],
-            lr=t["lr"],
+            lr=t["lr"], fused=True,  # one kernel for all parameters (Hugging Face's default too)
         )
         warm = max(1, t.get("warmup_steps", 0))
         self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lambda s: min(1.0, (s + 1) / warm))
@@ -162,14 +161,16 @@ class Trainer:
         vc = vc[vc["rank"] <= self.t.get("valid_depth", 10**9)]
         self.valid_cands = vc[vc["query_id"].isin(keep)]
         self.valid_qrels = vq[vq["query_id"].isin(keep)]
-        doc_ids = {d for g in self.groups.doc_ids for d in g if d} | set(self.valid_cands["doc_id"])
-        self.docs = load_texts(a.corpus, "corpus", doc_ids)
-        self.docs[""] = ""
-        self.queries = load_texts(a.queries, "queries", set(self.groups.query_ids))
-        self.valid_text = load_texts(a.valid_queries, "queries", set(self.valid_cands["query_id"]))
-        # Groups refer to queries by id; swap in text once, not per step.
-        self.groups.query_ids = [self.queries[q] for q in self.groups.query_ids]
-        self.groups.doc_ids = [[self.docs[d] for d in g] for g in self.groups.doc_ids]
+        # Token ids from the per-corpus cache (dualrank.tokens), tokenised once for every job;
+        # the groups then index them by row, nothing is tokenised per step.
+        m = self.model
+        self.docs = tokens.load(a.corpus, "corpus", m.tokenizer, m.doc_token_length)
+        self.queries = tokens.load(a.queries, "queries", m.tokenizer, m.query_token_length)
+        self.valid_text = tokens.load(a.valid_queries, "queries", m.tokenizer, m.query_token_length)
+        self.docs.positions(self.valid_cands["doc_id"])  # unknown ids fail here, naming the file
+        self.valid_text.positions(self.valid_cands["query_id"])
+        self.groups.query_ids = self.queries.rows(self.groups.query_ids)
+        self.groups.doc_ids = self.docs.rows(self.groups.doc_ids, pad="")
 
     # -- checkpointing -------------------------------------------------------------------------
     STATE = ("step", "best", "best_step", "bad_evals", "curve", "running")

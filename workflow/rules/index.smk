@@ -1,5 +1,5 @@
-# Stage 6, index: a dual-encoder's embeddings of the whole corpus in an exact inner-product
-# FAISS index, for the retrieval column of Table 1.
+# Stage 6, index: a dual-encoder's embeddings of the whole corpus in an inner-product FAISS
+# index (exact unless config key `index` names another type), for Table 1's retrieval column.
 
 
 rule index:
@@ -11,6 +11,8 @@ rule index:
     wildcard_constraints:
         arch="de",
         seed=r"\d+",
+    params:
+        spec=json.dumps(config.get("index", {"factory": "Flat"})),
     threads: resources("index")["threads"]
     resources:
         gpu=resources("index")["gpu"],
@@ -23,5 +25,5 @@ rule index:
     conda:
         "../../envs/dualrank.yaml"
     shell:
-        "python -m dualrank.gpu --gpus {resources.gpu} -- python -m dualrank.index --model {input.model:q} --corpus {input.corpus:q} "
-        "--out {output:q} --threads {threads} 2> {log:q}"
+        "python -m dualrank.gpu --gpus {resources.gpu} -- python -m dualrank.index --model {input.model:q} "
+        "--corpus {input.corpus:q} --out {output:q} --index-spec {params.spec:q} --threads {threads} 2> {log:q}"

@@ -1,12 +1,20 @@
-"""``python -m dualrank.bench NAME [ARGS]``: run one benchmark (``aggregate``)."""
+"""``python -m dualrank.bench [ARGS]``: the speed benchmark (:mod:`.speed`);
+``python -m dualrank.bench aggregate [ARGS]``: the aggregation benchmark (:mod:`.aggregate`)."""
 
 import sys
 
-from . import aggregate
 
-BENCHES = {"aggregate": aggregate.main}
+def main(argv: list[str]) -> int:
+    if argv and argv[0] == "aggregate":
+        from . import aggregate
+
+        return aggregate.main(argv[1:])
+    if argv and argv[0] == "speed":
+        argv = argv[1:]
+    from . import speed
+
+    return speed.main(argv)
+
 
 if __name__ == "__main__":
-    if len(sys.argv) < 2 or sys.argv[1] not in BENCHES:
-        sys.exit(f"usage: python -m dualrank.bench {{{','.join(BENCHES)}}} [ARGS]")
-    sys.exit(BENCHES[sys.argv[1]](sys.argv[2:]))
+    sys.exit(main(sys.argv[1:]))

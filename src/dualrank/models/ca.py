@@ -17,11 +17,21 @@ class CrossEncoder(Ranker):
         super().__init__(backbone, tokenizer, **kw)
         self.score = nn.Linear(backbone.config.hidden_size, 1)
 
-    def score_pairs(self, queries: list[str], docs: list[str]) -> torch.Tensor:
-        # The pair is cut to the query and passage lengths of Appendix B: the query part first.
-        q_ids = self.tokenizer(queries, add_special_tokens=False, truncation=True,
-                               max_length=self.query_length)["input_ids"]
-        qs = self.tokenizer.batch_decode(q_ids)
-        enc = self.tokenize(qs, self.query_length + self.passage_length + 3, pair=docs)
-        cls = self.backbone(**enc).last_hidden_state[:, 0]
-        return self.score(self.head(cls)).squeeze(-1)
+    # The pair's budget (Appendix B's query + passage lengths, plus [CLS] and two [SEP]): the
+    # query keeps up to query_length ids, the passage the rest.
+    @property
+    def query_token_length(self) -> int:
+        return self.query_length
+
+    @property
+    def doc_token_length(self) -> int:
+        return self.query_length + self.passage_length
+
+    def score_pairs(self, queries, docs) -> torch.Tensor:
+        # [CLS] q [SEP] d [SEP] in the Appendix B budget of query + passage length: the query cut
+        # to its length first, the passage gets the rest (Hugging Face's longest-first
+        # truncation of the pair gives the same).
+        budget = self.query_length + self.passage_length
+        q = self.token_ids(queries, self.query_length)
+        d = [y[: budget - len(x)] for x, y in zip(q, self.token_ids(docs, budget))]
+        return self.score(self.head(self.cls(q, d))).squeeze(-1)

@@ -14,9 +14,12 @@ from .base import Ranker
 class ColBERT(Ranker):
     arch = "colbert"
 
-    def _tokens(self, texts: list[str], max_length: int) -> tuple[torch.Tensor, torch.Tensor]:
-        enc = self.tokenize(texts, max_length)
-        return self.head(self.backbone(**enc).last_hidden_state), enc["attention_mask"].bool()
+    def _tokens(self, seqs, max_length: int) -> tuple[torch.Tensor, torch.Tensor]:
+        # Every token's output is needed, so the padded path; max_length counts [CLS] and [SEP].
+        enc = self.padded(self.drop_tokens(self.token_ids(seqs, max_length - 2)))
+        with self.autocast():
+            out = self.backbone(**enc).last_hidden_state
+        return self.head(out.float()), enc["attention_mask"].bool()
 
     def _late_interaction(self, q, q_mask, d, d_mask) -> torch.Tensor:
         # q: [N, Lq, H], d: [N, Ld, H] -> [N]
@@ -24,12 +27,12 @@ class ColBERT(Ranker):
         best = sim.max(-1).values.masked_fill(~q_mask, 0.0)
         return best.sum(-1) / q_mask.sum(-1)
 
-    def score_pairs(self, queries: list[str], docs: list[str]) -> torch.Tensor:
+    def score_pairs(self, queries, docs) -> torch.Tensor:
         q, qm = self._tokens(queries, self.query_length)
         d, dm = self._tokens(docs, self.passage_length)
         return self._late_interaction(q, qm, d, dm)
 
-    def score_groups(self, queries: list[str], docs: list[list[str]]) -> torch.Tensor:
+    def score_groups(self, queries, docs) -> torch.Tensor:
         b, k = len(queries), len(docs[0])
         q, qm = self._tokens(queries, self.query_length)
         d, dm = self._tokens([x for group in docs for x in group], self.passage_length)

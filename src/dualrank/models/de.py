@@ -12,20 +12,19 @@ class DualEncoder(Ranker):
 
     arch = "de"
 
-    def _embed(self, texts: list[str], max_length: int) -> torch.Tensor:
-        enc = self.tokenize(texts, max_length)
-        return self.head(self.backbone(**enc).last_hidden_state[:, 0])
+    def _embed(self, seqs, max_length: int) -> torch.Tensor:
+        return self.head(self.cls(self.token_ids(seqs, max_length)))
 
-    def encode_queries(self, texts: list[str]) -> torch.Tensor:
-        return self._embed(texts, self.query_length)
+    def encode_queries(self, queries) -> torch.Tensor:
+        return self._embed(queries, self.query_token_length)
 
-    def encode_docs(self, texts: list[str]) -> torch.Tensor:
-        return self._embed(texts, self.passage_length)
+    def encode_docs(self, docs) -> torch.Tensor:
+        return self._embed(docs, self.doc_token_length)
 
-    def score_pairs(self, queries: list[str], docs: list[str]) -> torch.Tensor:
+    def score_pairs(self, queries, docs) -> torch.Tensor:
         return (self.encode_queries(queries) * self.encode_docs(docs)).sum(-1)
 
-    def score_groups(self, queries: list[str], docs: list[list[str]]) -> torch.Tensor:
+    def score_groups(self, queries, docs) -> torch.Tensor:
         # Each query is encoded once, not K times.
         q = self.encode_queries(queries)
         d = self.encode_docs([x for group in docs for x in group]).view(len(queries), len(docs[0]), -1)

@@ -71,9 +71,10 @@ class MaskedLanguageModel(nn.Module):
         vocab = min(len(tok), emb.shape[0])  # random replacements: real tokens the model can embed
         logits, labels = [], []
         for texts, max_length in inputs:
-            if not texts:
+            if not len(texts):
                 continue
-            enc = tok(texts, max_length=max_length, truncation=True, padding=True, return_tensors="pt")
+            # Texts or cached token ids alike: [CLS] x [SEP] within max_length, padded.
+            enc = {k: v.cpu() for k, v in ranker.padded(ranker.token_ids(texts, max_length - 2)).items()}
             ids, y = mlm_mask(enc["input_ids"], enc["attention_mask"], self.probability, tok.all_special_ids,
                               mask_token_id(tok), vocab)
             enc = {k: v.to(dev) for k, v in enc.items()}
