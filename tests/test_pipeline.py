@@ -134,9 +134,13 @@ def test_demo_table1_end_to_end_then_only_the_changed_loss_reruns(demo_workdir):
     listed = (w / "results/all").read_text().split()
     assert len(listed) == 2 * (1 + 11 + 8)
     for i in range(2, 13):
-        t = pd.read_csv(w / f"results/table{i}.csv")
-        assert len(t) > 0, f"table{i}"
         md = (w / f"results/table{i}.md").read_text()
+        if i in (10, 11):
+            # The queries where two runs disagree: possibly none on this tiny overlay, but the
+            # agree/disagree counts are always there.
+            assert re.search(r"agree: \d+", md), f"table{i}.md"
+            continue
+        assert len(pd.read_csv(w / f"results/table{i}.csv")) > 0, f"table{i}"
         assert md.count("|") > 4, f"table{i}.md"
     for i in (2, 4, 5, 6, 7, 8, 9, 12):
         t = pd.read_csv(w / f"results/table{i}.csv")
@@ -149,3 +153,4 @@ def test_demo_table1_end_to_end_then_only_the_changed_loss_reruns(demo_workdir):
     snakemake(w, "--report", "results/report.html", "results/all", *DEMO, "tests/presets/ci-all.yaml")
     html = (w / "results/report.html").read_text(errors="replace")
     assert "figure7.png" in html and "table12.csv" in html
+    assert "Appendix C.2: learning curves of CA" in html  # Figure 4's own caption

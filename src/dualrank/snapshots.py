@@ -62,9 +62,8 @@ class Snapshots:
         contracts.write(pd.concat([*self.frames, final], ignore_index=True), path, "snapshots")
 
 
-def train_scores(model, groups: Groups, idx: np.ndarray, groups_path, batch_size: int) -> pd.DataFrame:
-    """Scores of the documents of groups ``idx`` (rows of ``groups_path``), padding dropped."""
-    ids = contracts.read(groups_path, "groups", columns=["query_id", "doc_ids", "labels"]).iloc[idx]
+def score_group_rows(model, groups: Groups, idx: np.ndarray, batch_size: int) -> np.ndarray:
+    """[len(idx), K] scores of groups ``idx``, in eval mode (padding slots scored, not masked)."""
     scores = []
     model.eval()
     with torch.inference_mode():
@@ -73,7 +72,13 @@ def train_scores(model, groups: Groups, idx: np.ndarray, groups_path, batch_size
             s = model.score_groups([groups.query_ids[j] for j in b], [groups.doc_ids[j] for j in b])
             scores.append(s.float().cpu().numpy())
     model.train()
-    s = np.concatenate(scores) if scores else np.zeros((0, groups.k), np.float32)
+    return np.concatenate(scores) if scores else np.zeros((0, groups.k), np.float32)
+
+
+def train_scores(model, groups: Groups, idx: np.ndarray, groups_path, batch_size: int) -> pd.DataFrame:
+    """Scores of the documents of groups ``idx`` (rows of ``groups_path``), padding dropped."""
+    ids = contracts.read(groups_path, "groups", columns=["query_id", "doc_ids", "labels"]).iloc[idx]
+    s = score_group_rows(model, groups, idx, batch_size)
     rows = [(q, d, y, s[r, k]) for r, (q, docs, labels) in enumerate(ids.itertuples(index=False))
             for k, (d, y) in enumerate(zip(docs, labels))]
     return pd.DataFrame(rows, columns=["query_id", "doc_id", "label", "score"])

@@ -50,7 +50,7 @@ from .metrics import evaluate
 from .models import Ranker, build_model
 from .objective import Objective
 from .rerank import score_candidates
-from .snapshots import Snapshots, snapshot_steps, train_scores
+from .snapshots import Snapshots, score_group_rows, snapshot_steps, train_scores
 
 log = logging.getLogger("dualrank.train")
 
@@ -81,19 +81,13 @@ def spec_hash(spec: dict) -> str:
 
 def train_mrr(model: Ranker, groups: Groups, idx: np.ndarray, batch_size: int) -> float:
     """MRR@10 of ranking each training group's own documents (the 'train MRR' of Table 2)."""
+    s = score_group_rows(model, groups, idx, batch_size)
     rr = []
-    model.eval()
-    with torch.inference_mode():
-        for i in range(0, len(idx), batch_size):
-            b = idx[i:i + batch_size]
-            s = model.score_groups([groups.query_ids[j] for j in b], [groups.doc_ids[j] for j in b])
-            s = s.float().cpu().numpy()
-            for row, j in enumerate(b):
-                sc = np.where(groups.mask[j], s[row], -np.inf)
-                order = np.argsort(-sc, kind="stable")[:10]
-                hits = np.nonzero(groups.labels[j][order] > 0)[0]
-                rr.append(1.0 / (hits[0] + 1) if len(hits) else 0.0)
-    model.train()
+    for row, j in enumerate(idx):
+        sc = np.where(groups.mask[j], s[row], -np.inf)
+        order = np.argsort(-sc, kind="stable")[:10]
+        hits = np.nonzero(groups.labels[j][order] > 0)[0]
+        rr.append(1.0 / (hits[0] + 1) if len(hits) else 0.0)
     return float(np.mean(rr)) if rr else float("nan")
 
 

@@ -196,3 +196,9 @@ FIGURES = [n for n in EXPERIMENTS if n.startswith("figure")]
 
 def experiment_layout(w):
     return json.dumps(grid.experiment_layout(config, w.name))
+
+
+def caption_text(w):
+    # `snakemake --report` does not expand wildcards in a caption path: result.rst prints this.
+    with open(os.path.join(workflow.basedir, "workflow", "report", f"{w.name}.rst")) as f:
+        return f.read()

@@ -27,12 +27,13 @@ rule table:
     input:
         lambda w: grid.experiment_inputs(config, w.name),
     output:
-        csv=report(f"{RESULTS}/{{name}}.csv", caption="../report/{name}.rst", category="Tables"),
+        csv=report(f"{RESULTS}/{{name}}.csv", caption="../report/result.rst", category="Tables"),
         md=f"{RESULTS}/{{name}}.md",
     wildcard_constraints:
         name=_alternatives(TABLES),
     params:
         layout=experiment_layout,
+        caption=caption_text,
     log:
         "logs/report/{name}.log",
     benchmark:
@@ -48,12 +49,13 @@ rule figure:
     input:
         lambda w: grid.experiment_inputs(config, w.name),
     output:
-        png=report(f"{RESULTS}/{{name}}.png", caption="../report/{name}.rst", category="Figures"),
+        png=report(f"{RESULTS}/{{name}}.png", caption="../report/result.rst", category="Figures"),
         pdf=f"{RESULTS}/{{name}}.pdf",
     wildcard_constraints:
         name=_alternatives(FIGURES),
     params:
         layout=experiment_layout,
+        caption=caption_text,
     log:
         "logs/report/{name}.log",
     benchmark:

@@ -79,6 +79,11 @@ def score_distributions(layout: dict, png: str, pdf: str, csv: str | None = None
         ax.legend(fontsize="small")
     if marg:
         margin_panel(axes[0][-1], {r: scores.normalised_margins(pairs[r]) for r in marg}, bins, stats)
+    return finish(fig, layout, png, pdf, csv, stats)
+
+
+def finish(fig, layout: dict, png: str, pdf: str, csv: str | None, stats: list[dict]) -> pd.DataFrame:
+    """Title, PNG and PDF, and the plotted numbers as CSV."""
     fig.suptitle(layout.get("title", layout["name"]), fontsize="medium")
     save(fig, png, pdf)
     out = pd.DataFrame(stats)
@@ -109,9 +114,4 @@ def snapshots(layout: dict, png: str, pdf: str, csv: str | None = None) -> pd.Da
             when = {"init": "initialisation", "final": f"end (best step {step:,})"}.get(stage, f"step {step:,}")
             axes[i][j].set_title(f"{r}, {when}", fontsize="small")
     axes[0][-1].legend(fontsize="small")
-    fig.suptitle(layout.get("title", layout["name"]), fontsize="medium")
-    save(fig, png, pdf)
-    out = pd.DataFrame(stats)
-    if csv:
-        common.write_text(csv, out.to_csv(index=False, float_format="%.4f"))
-    return out
+    return finish(fig, layout, png, pdf, csv, stats)
