@@ -105,15 +105,19 @@ def retrieval_runs(config: dict) -> set[Run]:
     return out
 
 
-def evaluations(config: dict, dataset: str, arch: str, run: Run | None = None) -> list[dict]:
+def evaluations(config: dict, dataset: str, arch: str, run: Run | None = None,
+                retrieval: set[Run] | None = None) -> list[dict]:
     """The evaluations a run takes part in: every re-ranking one of its dataset, and retrieval
     for a DE run that a result needs it for (CA and ColBERT cannot retrieve). Without ``run``,
-    every evaluation the architecture can take part in."""
+    every evaluation the architecture can take part in. ``retrieval``: retrieval_runs(config),
+    when the caller has it already (the DAG asks for every run's evaluations)."""
+    if run is not None and arch != "bm25" and retrieval is None:
+        retrieval = retrieval_runs(config)
     out = []
     for name, e in config["datasets"][dataset]["evaluations"].items():
         split = e.get("split", name)
         if e["mode"] == "retrieval" and (arch in ("ca", "colbert") or (
-                run is not None and arch != "bm25" and run not in retrieval_runs(config))):
+                run is not None and arch != "bm25" and run not in retrieval)):
             continue
         spec = {"name": name, "mode": e["mode"], "split": split, "rel_level": e["rel_level"],
                 "depth": e["depth"], "queries": data(config, dataset, f"queries-{split}.parquet"),
@@ -183,25 +187,14 @@ def experiment_runs(config: dict, name: str) -> list[Run]:
                               for c in experiment_cells(config, name)))
 
 
-# What each renderer reads from a run directory, besides metrics.json (which the evaluate job
-# writes last, after its {evaluation}.run.parquet files).
-KIND_FILES = {
-    "table2": ["train.json"], "embedding_size": ["train.json"], "learning_curve": ["curve.parquet"],
-    "snapshots": ["snapshots.parquet"], "score_distributions": [], "discrepancy": [],
-    "disagreement": [], "metrics": [],
-}
-# Results whose renderer reads more than its kind's files (dualrank.report.presets).
-NAME_FILES = {"figure5": ["train-scores.parquet"], "table8": ["train.json"], "table9": ["train.json"]}
+# Every file a renderer may read from a run directory: the training job's outputs and the
+# evaluate job's metrics.json (written after its {evaluation}.run.parquet files). All are
+# outputs of the run's own two jobs, so depending on all of them adds no job to any result.
+RUN_FILES = ("metrics.json", "train.json", "curve.parquet", "snapshots.parquet", "train-scores.parquet")
 
 
 def experiment_inputs(config: dict, name: str) -> list[str]:
-    e = config["experiments"][name]
-    files = KIND_FILES[e["kind"]] + NAME_FILES.get(name, [])
-    out = []
-    for run in experiment_runs(config, name):
-        d = run.path(config["results_dir"])
-        out += [f"{d}/metrics.json"] + [f"{d}/{f}" for f in files]
-    return out
+    return [f"{run.path(config['results_dir'])}/{f}" for run in experiment_runs(config, name) for f in RUN_FILES]
 
 
 def experiment_layout(config: dict, name: str) -> dict:

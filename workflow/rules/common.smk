@@ -112,6 +112,10 @@ def train_spec(w):
     return json.dumps(grid.train_spec(config, run_of(w)), sort_keys=True)
 
 
+# The runs whose results show retrieval (they alone build an index); computed once per DAG.
+RETRIEVAL_RUNS = grid.retrieval_runs(config)
+
+
 def eval_run(w):
     return run_of(w) if hasattr(w, "arch") else None
 def train_execution(w):
@@ -120,7 +124,7 @@ def train_execution(w):
 
 def eval_specs(w, run_dir):
     arch = getattr(w, "arch", "bm25")
-    specs = grid.evaluations(config, w.dataset, arch, eval_run(w))
+    specs = grid.evaluations(config, w.dataset, arch, eval_run(w), RETRIEVAL_RUNS)
     for s in specs:
         s["run_out"] = f"{run_dir}/{s['name']}.run.parquet"
     return specs
@@ -128,7 +132,7 @@ def eval_specs(w, run_dir):
 
 def evaluate_inputs(w):
     arch = getattr(w, "arch", "bm25")
-    specs = grid.evaluations(config, w.dataset, arch, eval_run(w))
+    specs = grid.evaluations(config, w.dataset, arch, eval_run(w), RETRIEVAL_RUNS)
     inputs = {"corpus": f"{DATA}/{w.dataset}/corpus.parquet"}
     for s in specs:
         inputs[f"{s['name']}_queries"] = s["queries"]
