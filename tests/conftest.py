@@ -1,5 +1,7 @@
+import io
 import os
 import shutil
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -32,3 +34,17 @@ def copy_workflow(dest: Path) -> Path:
 def workdir(tmp_path) -> Path:
     """A copy of the workflow in a temporary directory."""
     return copy_workflow(tmp_path)
+
+
+def write_tar(path: Path, files: dict[str, bytes], mode: str = "w:gz", dirs: tuple[str, ...] = ()) -> Path:
+    """A tar archive holding ``files`` (name -> bytes), after directory entries ``dirs``."""
+    with tarfile.open(path, mode) as tar:
+        for name in dirs:
+            d = tarfile.TarInfo(name)
+            d.type = tarfile.DIRTYPE
+            tar.addfile(d)
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import io
 import json
 import re
 import socket
-import tarfile
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,6 +17,8 @@ import pytest
 from dualrank import download as dl
 from dualrank.errors import InputError
 from dualrank.logs import entry_point
+
+from conftest import write_tar
 
 DATA = bytes((i * 7919 + (i >> 8)) % 251 for i in range(200_000))
 MD5 = hashlib.md5(DATA).hexdigest()
@@ -284,13 +284,7 @@ def test_cli_download_and_exit_code(server, tmp_path):
 # Extraction
 
 
-def _tar(path: Path, files: dict[str, bytes], mode: str = "w:gz") -> Path:
-    with tarfile.open(path, mode) as tar:
-        for name, data in files.items():
-            ti = tarfile.TarInfo(name)
-            ti.size = len(data)
-            tar.addfile(ti, io.BytesIO(data))
-    return path
+_tar = write_tar
 
 
 def test_extract_member_by_path_or_basename(tmp_path):

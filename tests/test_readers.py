@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import gzip
-import io
 import json
-import tarfile
 from pathlib import Path
 
 import pandas as pd
@@ -17,7 +15,7 @@ from dualrank.data import convert, readers
 from dualrank.errors import InputError
 
 from conftest import SHARED_DATA as DATA
-from conftest import needs_data
+from conftest import needs_data, write_tar
 
 DL19 = DATA / "dl19-passage-topics-qrels"
 DL19_REL = DATA / "dl19-passage-relevant-text"
@@ -250,15 +248,7 @@ def test_cacm_html_archive():
 
 
 def _tar(path: Path, members: dict[str, bytes]) -> Path:
-    with tarfile.open(path, "w:gz") as tar:
-        d = tarfile.TarInfo("docs")
-        d.type = tarfile.DIRTYPE
-        tar.addfile(d)
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return path
+    return write_tar(path, members, dirs=("docs",))
 
 
 def test_cacm_html_text_and_errors(tmp_path):
