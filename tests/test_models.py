@@ -1,5 +1,6 @@
 """The three scorers compute what the paper says they compute."""
 
+import numpy as np
 import torch
 from transformers import BertConfig, BertModel, BertTokenizerFast
 
@@ -92,11 +93,19 @@ def test_ranker_drops_tokens_in_training_mode_only(tmp_path):
     m = DualEncoder(backbone(tok), tok, query_length=8, passage_length=8)
     m.token_dropout = 0.9
     torch.manual_seed(0)
-    train_ids = m.tokenize(["who founded tessel mills in vale"] * 20, 8)["input_ids"]
-    assert (train_ids[:, 1:-1] == MASK).float().mean() > 0.75
-    assert (train_ids[:, 0] == CLS).all() and (train_ids[:, -1] == SEP).all()
+    ids = m.token_ids(["who founded tessel mills in vale"] * 20, 6)  # what cls() and ColBERT get
+    train_ids = np.stack(m.drop_tokens(ids))
+    assert (train_ids == MASK).mean() > 0.75
     m.eval()
-    assert not (m.tokenize(["who founded tessel mills in vale"], 8)["input_ids"] == MASK).any()
+    assert not (np.stack(m.drop_tokens(ids)) == MASK).any()
+    # The forward pass sees the dropped tokens: scores differ from eval mode's.
+    with torch.no_grad():
+        m.train()
+        m.backbone.eval()  # no other dropout: only the token dropout tells the two apart
+        m.head.eval()
+        dropped = m.encode_queries(ids)
+        m.eval()
+        assert not torch.allclose(dropped, m.encode_queries(ids))
     m.save(tmp_path / "de")
     assert load_model(tmp_path / "de").token_dropout == 0.0  # a training setting, never saved
 

@@ -72,9 +72,6 @@ class Ranker(nn.Module, abc.ABC):
         """Hugging Face's padded encoding of texts (the reference the packed path is tested on)."""
         enc = self.tokenizer(texts, pair, max_length=max_length, truncation=True,
                              padding=True, return_tensors="pt")
-        if self.training and self.token_dropout > 0:
-            enc["input_ids"] = token_dropout(enc["input_ids"], enc["attention_mask"], self.token_dropout,
-                                             self.tokenizer.all_special_ids, mask_token_id(self.tokenizer))
         return {k: v.to(self.device) for k, v in enc.items()}
 
     def token_ids(self, seqs, max_length: int) -> list[np.ndarray]:
