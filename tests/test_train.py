@@ -222,6 +222,30 @@ def test_score_dumps_and_best_step_metrics(data, tmp_path):
     assert written["valid_mrr@10"] == best["valid_mrr@10"] and written["best_step"] == summary["best_step"]
 
 
+def test_the_best_model_is_never_the_initialisation(data, tmp_path, monkeypatch):
+    """Early stopping chooses among trained models: a run whose evaluations all fall below its
+    step-0 score (a distilled student still shrinking its scores to the teacher's range)
+    returns its best trained step, and step 0 costs no patience."""
+    import dualrank.train as train
+
+    scripted = iter([0.9, 0.2, 0.3, 0.1])  # valid nDCG@10 at steps 0, 2, 4, 6
+    real = train.evaluate
+
+    def scripted_evaluate(run, qrels):
+        agg, per_query = real(run, qrels)
+        return {**agg, "ndcg@10": next(scripted)}, per_query
+
+    monkeypatch.setattr(train, "evaluate", scripted_evaluate)
+    t = Trainer(with_training(spec("one_hot", 6), eval_every=2, patience=2), args(data, tmp_path))
+    init = weights(t)
+    summary = t.run()
+    t.write_outputs(summary)
+    # Counting step 0 as a candidate would return the init, early-stopped at step 4.
+    assert summary["best_step"] == 4 and summary["steps"] == 6 and summary["best_valid_ndcg@10"] == 0.3
+    saved = torch.load(tmp_path / "model" / "weights.pt", map_location="cpu")
+    assert any(not torch.equal(init[k], saved[k]) for k in init if k in saved)
+
+
 @pytest.mark.parametrize("loss", [{"name": "one_hot", "label_smoothing": 0.3}, {"name": "focal", "gamma": 2.0}])
 def test_label_smoothing_and_focal_train(data, tmp_path, loss):
     base = Trainer(spec("one_hot", 3), args(data, tmp_path / "base"))

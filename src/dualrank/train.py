@@ -8,7 +8,7 @@
 
 Appendix B: Adam with weight decay, batch 128, lr 2.8e-5, 300k steps, query/passage length
 30/200, dropout 0.1 and layer norm on the output; early stopping on dev nDCG@10 (here a
-``valid`` split, evaluated every ``eval_every`` steps; the best model is the output).
+``valid`` split, evaluated every ``eval_every`` steps; the best model after step 0 is the output).
 The learning curve (train and valid MRR@10 per evaluation, Figure 4) is written beside it, and
 optionally per-pair score dumps (dualrank.snapshots, Figures 5 and 7). What a step minimises,
 with token dropout, an MLM loss and extra negatives (Tables 9 and 12), is dualrank.objective.
@@ -238,11 +238,15 @@ class Trainer:
         self.model.train()
         self.curve.append({"step": self.step, "loss": loss, "train_mrr@10": tr,
                            "valid_mrr@10": agg["mrr@10"], "valid_ndcg@10": agg["ndcg@10"]})
-        improved = agg["ndcg@10"] > self.best
+        # The step-0 evaluation is the curve's start (Figures 4, 7), not a candidate model: it
+        # is the initialisation (random, or pre-trained under a random score head), and a run
+        # whose first evaluations fall below it (a distilled student still shrinking its
+        # scores to the teacher's range) would otherwise return its untrained init.
+        improved = self.step > 0 and agg["ndcg@10"] > self.best
         if improved:
             self.best, self.best_step, self.bad_evals = agg["ndcg@10"], self.step, 0
             self.best_state = checkpoint.cpu_copy(self.model.state_dict())
-        else:
+        elif self.step > 0:
             self.bad_evals += 1
         log.info("step %d: loss %.4f train MRR@10 %.3f valid MRR@10 %.3f nDCG@10 %.3f%s",
                  self.step, loss, tr, agg["mrr@10"], agg["ndcg@10"], " (best)" if improved else "")
