@@ -145,7 +145,7 @@ def test_schema_checks_the_new_training_keys_everywhere():
 
     demo = merged(config(), yaml.safe_load((ROOT / "workflow/presets/demo.yaml").read_text()))
     validate(demo)
-    assert demo["training"]["snapshot_steps"] == [20] and demo["training"]["token_dropout"] == 0.0
+    assert demo["training"]["snapshot_steps"] == [13] and demo["training"]["token_dropout"] == 0.0
     for where, bad in ((("training",), {"token_dropout": 1.0}), (("training",), {"uniform_negatives": -1}),
                        (("training",), {"mlm_probability": 0}), (("training",), {"snapshot_steps": [0]}),
                        (("losses", "m3se", "training"), {"in_batch_negatives": "yes"}),
