@@ -2,7 +2,8 @@
 # A one-node SLURM cluster on this machine, for tests/test_slurm.py and for trying the SLURM
 # profile (Debian 12, run as root). Installs munge, slurmctld, slurmd and slurm-client from
 # Debian if missing, writes /etc/slurm/slurm.conf and gres.conf, starts munged, slurmctld and
-# slurmd, and waits until sinfo shows the node idle. Rerunnable: it first stops the daemons a
+# slurmd, and waits until sinfo shows the node idle (it refuses to replace a slurm.conf it did
+# not write). Rerunnable: it first stops the daemons a
 # previous run started. Their PIDs go to $STATE/pids; tests/slurm/stop-cluster.sh stops them.
 #
 #   sudo tests/slurm/start-cluster.sh && sinfo && tests/slurm/stop-cluster.sh
@@ -26,6 +27,11 @@ if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null \
 fi
 
 [ -f "$STATE/pids" ] && "$HERE/stop-cluster.sh"
+# Never overwrite a real cluster's configuration, only one this script wrote.
+MARK="# Written by tests/slurm/start-cluster.sh"
+if [ -f "$CONF_DIR/slurm.conf" ] && ! head -1 "$CONF_DIR/slurm.conf" | grep -qF "$MARK"; then
+    die "$CONF_DIR/slurm.conf exists and was not written by this script; not touching it"
+fi
 mkdir -p "$STATE" /var/log/slurm /var/spool/slurmctld /var/spool/slurmd "$CONF_DIR"
 rm -rf /var/spool/slurmctld/* /var/spool/slurmd/*
 
@@ -38,7 +44,7 @@ threads=$(field ThreadsPerCore); mem=$(field RealMemory)
 ctl_host=$(hostname -s)  # slurmctld only runs on the host SlurmctldHost names
 
 cat > "$CONF_DIR/slurm.conf" <<CONF
-# Written by tests/slurm/start-cluster.sh: a one-node test cluster on 127.0.0.1.
+$MARK: a one-node test cluster on 127.0.0.1.
 ClusterName=dualrank-test
 SlurmctldHost=${ctl_host}(127.0.0.1)
 SlurmUser=root
@@ -70,7 +76,7 @@ GresTypes=gpu
 NodeName=localhost NodeHostname=localhost NodeAddr=127.0.0.1 CPUs=${cpus} SocketsPerBoard=${sockets} CoresPerSocket=${cores} ThreadsPerCore=${threads} RealMemory=${mem} Gres=gpu:1 State=UNKNOWN
 PartitionName=main Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 CONF
-echo "NodeName=localhost Name=gpu File=/dev/null" > "$CONF_DIR/gres.conf"
+printf '%s\nNodeName=localhost Name=gpu File=/dev/null\n' "$MARK" > "$CONF_DIR/gres.conf"
 
 # munged runs as the munge user (it refuses root-owned sockets otherwise).
 install -d -o munge -g munge -m 0755 /run/munge

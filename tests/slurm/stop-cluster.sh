@@ -26,4 +26,12 @@ for pid in "${pids[@]}"; do
     fi
 done
 rm -f "$STATE/pids"
+# Remove the configuration start-cluster.sh wrote: with a slurm.conf naming a controller that
+# is gone, every SLURM client call (the Snakemake plugin's `scontrol show config` when any
+# snakemake command starts) waits ~10 s for it; without one it fails at once.
+for f in /etc/slurm/slurm.conf /etc/slurm/gres.conf; do
+    if [ -f "$f" ] && head -1 "$f" | grep -qF "# Written by tests/slurm/start-cluster.sh"; then
+        rm -f "$f"
+    fi
+done
 echo "stop-cluster: stopped PIDs ${pids[*]}"
