@@ -43,6 +43,7 @@ import torch
 
 from . import checkpoint, contracts, distributed, tokens
 from .errors import InputError
+from .grid import TRAIN_EXECUTION_KEYS
 from .groups import Groups, Sampler, load_groups
 from .logs import entry_point
 from .losses import build_loss
@@ -63,8 +64,9 @@ TRAINING_KEYS = {
     "snapshot_steps",
     "checkpoint_every", "processes",
 }
-# How a job runs, not what it computes (see the module docstring).
-EXECUTION_KEYS = {"checkpoint_every", "processes"}
+# How a job runs, not what it computes (see the module docstring): one list with the grid's,
+# which keeps these keys out of the job's params as spec_hash keeps them out of a checkpoint's.
+EXECUTION_KEYS = set(TRAIN_EXECUTION_KEYS)
 SIGTERM_STATUS = 128 + signal.SIGTERM
 
 
