@@ -80,7 +80,7 @@ def runtime(kind):
 
 
 # Rules that may use GPUs (train, index, evaluate, teacher_score) run their command through
-# `python -m dualrank.gpu --gpus {resources.gpu} --`: it gives the job exactly the devices its
+# `python -m dualrank.cli.gpu --gpus {resources.gpu} --`: it gives the job exactly the devices its
 # gpu resource counts (CUDA_VISIBLE_DEVICES), none when it asks for none.
 
 

@@ -18,7 +18,7 @@ rule download:
         "../../envs/dualrank.yaml"
     retries: 2
     shell:
-        "python -m dualrank.download --url {params.url:q} --md5 {params.md5:q} --out {output:q} 2> {log:q}"
+        "python -m dualrank.data.download --url {params.url:q} --md5 {params.md5:q} --out {output:q} 2> {log:q}"
 
 
 rule extract:
@@ -37,7 +37,7 @@ rule extract:
     conda:
         "../../envs/dualrank.yaml"
     shell:
-        "python -m dualrank.download extract --archive {input:q} --member {params.member:q} --out {output:q} 2> {log:q}"
+        "python -m dualrank.data.download extract --archive {input:q} --member {params.member:q} --out {output:q} 2> {log:q}"
 
 
 for ds in DATASETS:
@@ -144,5 +144,5 @@ rule tokenizer:
     conda:
         "../../envs/dualrank.yaml"
     shell:
-        "python -m dualrank.tokenizer --corpus {input.corpus:q} --queries {input.queries:q} "
+        "python -m dualrank.text.tokenizer --corpus {input.corpus:q} --queries {input.queries:q} "
         "--vocab-size {params.vocab_size} --out {output:q} 2> {log:q}"

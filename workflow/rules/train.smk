@@ -37,7 +37,7 @@ rule train:
     conda:
         "../../envs/dualrank.yaml"
     shell:
-        "python -m dualrank.gpu --gpus {resources.gpu} -- python -m dualrank.train --spec {params.spec:q} --groups {input.groups:q} "
+        "python -m dualrank.cli.gpu --gpus {resources.gpu} -- python -m dualrank.training.trainer --spec {params.spec:q} --groups {input.groups:q} "
         "--corpus {input.corpus:q} --queries {input.queries:q} "
         "--valid-candidates {input.valid_candidates:q} --valid-queries {input.valid_queries:q} "
         "--valid-qrels {input.valid_qrels:q} {params.tokenizer} --threads {threads} "

@@ -20,9 +20,9 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
-from .. import contracts
-from ..errors import InputError
-from . import readers
+from dualrank.data import contracts
+from dualrank.data.io import InputError
+from dualrank.data import readers
 
 KINDS = {
     "collection": "corpus",

@@ -26,12 +26,12 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
-from .. import contracts
-from ..contracts import ranked
-from ..errors import InputError
-from ..logs import entry_point
-from . import readers
-from .convert import _unique_collection, write_chunks
+from dualrank.data import contracts
+from dualrank.data.contracts import ranked
+from dualrank.data.io import InputError
+from dualrank.cli.logs import entry_point
+from dualrank.data import readers
+from dualrank.data.convert import _unique_collection, write_chunks
 
 log = logging.getLogger("dualrank.prepare")
 

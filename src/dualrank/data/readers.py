@@ -22,7 +22,7 @@ reader                    format                                                
 Every line-based reader reads bytes and decodes each line strictly as UTF-8 (a leading BOM is
 dropped; ``\\n`` and ``\\r\\n`` endings are accepted; ``.gz`` files are read through gzip), so
 that any malformed line -- a missing field, an invalid UTF-8 byte, a non-integer grade, a blank
-line -- raises :class:`~dualrank.errors.InputError` as ``path:line_no: what is wrong``. The
+line -- raises :class:`~dualrank.data.io.InputError` as ``path:line_no: what is wrong``. The
 DataFrames they return have the contract's columns and an index named ``line`` holding the
 1-based source line of each row, which :func:`check_ids` uses to point at the offending line.
 
@@ -49,8 +49,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import contracts
-from ..errors import InputError
+from dualrank.data import contracts
+from dualrank.data.io import InputError
 
 CHUNK_ROWS = 200_000
 #: Joins a passage's title and text into the corpus contract's single ``text`` field.

@@ -51,7 +51,7 @@ Entry point::
     python -m dualrank.data.synthetic --flavour msmarco --seed 0 --out-dir data/demo/msmarco
 
 writes ``corpus.parquet``, ``queries-{split}.parquet`` and ``qrels-{split}.parquet`` through
-:func:`dualrank.contracts.write`; ``--with-meta`` adds the structured truth behind each passage
+:func:`dualrank.data.contracts.write`; ``--with-meta`` adds the structured truth behind each passage
 and query (``meta-*.parquet``, not a contract) for analyses such as the Table 3 analogue.
 """
 
@@ -67,9 +67,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import contracts
-from ..errors import InputError
-from ..logs import entry_point
+from dualrank.data import contracts
+from dualrank.data.io import InputError
+from dualrank.cli.logs import entry_point
 
 log = logging.getLogger("dualrank.synthetic")
 

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import inspect
 
-from ..errors import InputError
-from .base import ListwiseLoss, LossInputs, RankingLoss
-from .listwise import SoftmaxCrossEntropy
-from .one_hot import FocalLoss, OneHotCrossEntropy
-from .pairwise import M3SE, MarginMSE
-from .pointwise import LogitMSE, RankDistilB
+from dualrank.data.io import InputError
+from dualrank.losses.base import ListwiseLoss, LossInputs, RankingLoss
+from dualrank.losses.listwise import SoftmaxCrossEntropy
+from dualrank.losses.one_hot import FocalLoss, OneHotCrossEntropy
+from dualrank.losses.pairwise import M3SE, MarginMSE
+from dualrank.losses.pointwise import LogitMSE, RankDistilB
 
 LOSSES: dict[str, type[RankingLoss]] = {
     cls.name: cls

@@ -9,7 +9,7 @@ Inputs, for a batch of B queries with K candidate documents each:
   negatives N those with label == 0.
 * ``mask``: Tensor[B, K] bool or None (None: every slot is real). **True marks a real
   document, False a padded slot** (as an attention mask does, and as
-  :class:`dualrank.groups.Groups` builds it), for groups with fewer than K documents. A padded
+  :class:`dualrank.training.groups.Groups` builds it), for groups with fewer than K documents. A padded
   slot is in neither P nor N and contributes nothing: not to the value, not to any gradient,
   whatever score or label it holds (NaN and inf included).
 
@@ -27,7 +27,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
-from ..errors import InputError
+from dualrank.data.io import InputError
 
 
 @dataclass(frozen=True)

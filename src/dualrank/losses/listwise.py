@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from ..errors import InputError
-from .base import ListwiseLoss, LossInputs, masked_log_softmax
+from dualrank.data.io import InputError
+from dualrank.losses.base import ListwiseLoss, LossInputs, masked_log_softmax
 
 
 class SoftmaxCrossEntropy(ListwiseLoss):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ..errors import InputError
-from .base import ListwiseLoss, LossInputs, _number, normalised
+from dualrank.data.io import InputError
+from dualrank.losses.base import ListwiseLoss, LossInputs, _number, normalised
 
 
 class OneHotCrossEntropy(ListwiseLoss):

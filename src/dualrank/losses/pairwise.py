@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from .base import LossInputs, RankingLoss
+from dualrank.losses.base import LossInputs, RankingLoss
 
 
 class MarginMSE(RankingLoss):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from .base import LossInputs, RankingLoss, _number
+from dualrank.losses.base import LossInputs, RankingLoss, _number
 
 
 class LogitMSE(RankingLoss):

@@ -8,12 +8,12 @@ from pathlib import Path
 import torch
 from transformers import AutoTokenizer, BertConfig, BertModel
 
-from ..errors import InputError
-from .base import Ranker
-from .ca import CrossEncoder
-from .colbert import ColBERT
-from .de import DualEncoder
-from .encoders import build_backbone, load_tokenizer
+from dualrank.data.io import InputError
+from dualrank.models.base import Ranker
+from dualrank.models.ca import CrossEncoder
+from dualrank.models.colbert import ColBERT
+from dualrank.models.de import DualEncoder
+from dualrank.models.encoders import build_backbone, load_tokenizer
 
 ARCHS: dict[str, type[Ranker]] = {"ca": CrossEncoder, "de": DualEncoder, "colbert": ColBERT}
 

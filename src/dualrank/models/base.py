@@ -2,7 +2,7 @@
 
 Rankers score texts or pre-tokenised sequences alike: wherever a method takes ``queries`` or
 ``docs``, each item is either a string or a 1-D array of token ids without special tokens
-(what :mod:`dualrank.tokens` caches), truncated here to the ranker's lengths. Texts are
+(what :mod:`dualrank.text.cache` caches), truncated here to the ranker's lengths. Texts are
 tokenised on the spot; training and evaluation pass cached ids, tokenised once per corpus.
 """
 
@@ -17,8 +17,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .noise import mask_token_id, token_dropout
-from . import packed
+from dualrank.models.noise import mask_token_id, token_dropout
+from dualrank.models import packed
 
 
 class OutputHead(nn.Module):

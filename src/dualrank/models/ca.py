@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .base import Ranker
+from dualrank.models.base import Ranker
 
 
 class CrossEncoder(Ranker):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import Ranker
+from dualrank.models.base import Ranker
 
 
 class ColBERT(Ranker):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from transformers import AutoModel, AutoTokenizer, BertConfig, BertModel, PreTrainedTokenizerBase
 
-from ..errors import InputError
+from dualrank.data.io import InputError
 
 INIT_KEYS = {"layers", "hidden", "heads", "intermediate"}
 

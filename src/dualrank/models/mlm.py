@@ -20,9 +20,9 @@ from torch import Tensor, nn
 from transformers import BertForMaskedLM
 from transformers.models.bert.modeling_bert import BertPredictionHeadTransform
 
-from .base import Ranker
-from .encoders import source
-from .noise import IGNORE, mask_token_id, mlm_mask
+from dualrank.models.base import Ranker
+from dualrank.models.encoders import source
+from dualrank.models.noise import IGNORE, mask_token_id, mlm_mask
 
 log = logging.getLogger(__name__)
 

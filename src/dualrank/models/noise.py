@@ -13,7 +13,7 @@ from collections.abc import Iterable
 import torch
 from torch import Tensor
 
-from ..errors import InputError
+from dualrank.data.io import InputError
 
 IGNORE = -100  # the label of positions the MLM loss skips (PyTorch's cross_entropy default)
 

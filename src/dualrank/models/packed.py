@@ -11,7 +11,7 @@ CA read only the [CLS] vector of the last layer, so that layer computes keys and
 all tokens but the query, attention output and feed-forward for the [CLS] rows only.
 
 The layers' own modules (the Hugging Face BertModel's weights, dropouts, LayerNorms,
-activation) do the work; only the data layout differs, and tests/test_packed.py checks the
+activation) do the work; only the data layout differs, and tests/models/test_packed.py checks the
 result against ``BertModel(...).last_hidden_state[:, 0]`` on padded input, values and
 gradients. ColBERT needs every token's output and keeps the padded path.
 """

@@ -22,8 +22,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .. import contracts
-from ..errors import InputError
+from dualrank.data import contracts
+from dualrank.data.io import InputError
 
 LAYOUT_KEYS = ("name", "kind", "cells")
 CELL_KEYS = ("row", "dir")
@@ -108,8 +108,8 @@ def read_table(path: Path, columns: dict[str, str]) -> pd.DataFrame:
 
 def paper(result: str) -> dict[tuple[str, str], float]:
     """The paper's published values of one result: (row, column) -> value
-    (src/dualrank/reference/paper.csv; columns are "{evaluation} {metric}")."""
-    with resources.files("dualrank.reference").joinpath("paper.csv").open() as f:
+    (src/dualrank/report/reference/paper.csv; columns are "{evaluation} {metric}")."""
+    with resources.files("dualrank.report.reference").joinpath("paper.csv").open() as f:
         df = pd.read_csv(f, dtype={"result": str, "row": str, "column": str})
     df = df[df["result"] == result]
     return {(r, c): float(v) for r, c, v in zip(df["row"], df["column"], df["value"])}
@@ -121,7 +121,7 @@ def check_paper_rows(layout: dict, known: dict[tuple[str, str], float]) -> None:
     for row in rows(layout):
         if row not in names:
             raise InputError(f"layout {layout['name']!r}: row {row!r} has no value in the paper "
-                             f"(src/dualrank/reference/paper.csv rows: {names})")
+                             f"(src/dualrank/report/reference/paper.csv rows: {names})")
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:

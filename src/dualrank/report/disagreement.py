@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import contracts, metrics
-from ..errors import InputError
-from . import common, examples, scores
+from dualrank.data import contracts
+from dualrank.retrieval import metrics
+from dualrank.data.io import InputError
+from dualrank.report import common, examples, scores
 
 
 def models_of(layout: dict) -> tuple[list[str], list[dict]]:

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import contracts
-from ..errors import InputError
-from . import common, scores
-from .figures import palette, plt, save, style
+from dualrank.data import contracts
+from dualrank.data.io import InputError
+from dualrank.report import common, scores
+from dualrank.report.figures import palette, plt, save, style
 
 CLASSES = (("positive", "Positive", "tab:blue"), ("negative", "Negative", "tab:orange"))
 SNAPSHOT = {"stage": "str", "step": "int", "query_id": "str", "doc_id": "str", "label": "int", "score": "float"}

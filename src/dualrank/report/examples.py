@@ -24,9 +24,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .. import contracts
-from ..errors import InputError
-from . import common, scores
+from dualrank.data import contracts
+from dualrank.data.io import InputError
+from dualrank.report import common, scores
 
 
 def texts(path: Path, kind: str, ids) -> dict[str, str]:

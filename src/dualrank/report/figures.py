@@ -28,9 +28,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from .. import contracts  # noqa: E402
-from ..errors import InputError  # noqa: E402
-from . import common  # noqa: E402
+from dualrank.data import contracts  # noqa: E402
+from dualrank.data.io import InputError  # noqa: E402
+from dualrank.report import common  # noqa: E402
 
 KNOWN = ("CA", "DE", "DIST")
 

@@ -1,7 +1,7 @@
 """Each paper result's renderer kind and params, so that a layout needs only its name and cells
 (config.yaml may still give ``kind`` or ``params`` keys; they override these key by key).
 
-Row names a layout must use for the paper's values to be found (src/dualrank/reference/paper.csv):
+Row names a layout must use for the paper's values to be found (src/dualrank/report/reference/paper.csv):
 
 * table2: the encoder names bert-{2,6}-{128,256,512,768}, bert-base (cells carry ``arch``);
 * table4, table5: "Cross-attention one-hot", "Dual-encoder one-hot", "MSE", "Margin MSE", "KL",

@@ -31,9 +31,9 @@ import json
 import logging
 import time
 
-from ..errors import InputError
-from ..logs import entry_point
-from . import common, disagreement, distributions, examples, figures, presets, tables
+from dualrank.data.io import InputError
+from dualrank.cli.logs import entry_point
+from dualrank.report import common, disagreement, distributions, examples, figures, presets, tables
 
 TABLES = {"metrics": tables.render, "table2": tables.render, "discrepancy": examples.discrepancy_table,
           "disagreement": disagreement.render}

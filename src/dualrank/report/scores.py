@@ -28,7 +28,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
+from dualrank.data.io import InputError
 
 TOL = 1e-9
 

@@ -4,7 +4,7 @@ NQ re-ranking, the mean (and std) over seeds, beside the paper's published value
     python -m dualrank.report.table1 --layout JSON --csv table1.csv --md table1.md
 
 ``--layout`` is config.yaml's ``table1`` block plus ``seeds``, ``results`` and
-``compare_to_paper``. The paper's numbers are src/dualrank/reference/table1.csv.
+``compare_to_paper``. The paper's numbers are src/dualrank/report/reference/table1.csv.
 """
 
 from __future__ import annotations
@@ -18,16 +18,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import contracts
-from ..errors import InputError
-from ..grid import Run
-from ..logs import entry_point
+from dualrank.data import contracts
+from dualrank.data.io import InputError
+from dualrank.grid import Run
+from dualrank.cli.logs import entry_point
 
 METRICS = ("mrr@10", "ndcg@10")
 
 
 def paper_values() -> pd.DataFrame:
-    with resources.files("dualrank.reference").joinpath("table1.csv").open() as f:
+    with resources.files("dualrank.report.reference").joinpath("table1.csv").open() as f:
         return pd.read_csv(f).set_index(["row", "column"])
 
 

@@ -10,7 +10,7 @@ Kinds and their ``params``:
   each of ``sets`` (default ["train", "dev"]) for ``archs`` (default ["ca", "de"]).
 
 A column with ``arch`` takes only the row's runs of that arch. The reference key of a column
-(src/dualrank/reference/paper.csv) is "{ARCH} {evaluation} {metric}" or "{evaluation} {metric}".
+(src/dualrank/report/reference/paper.csv) is "{ARCH} {evaluation} {metric}" or "{evaluation} {metric}".
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import common
+from dualrank.report import common
 
 METRIC_NAMES = {"mrr@10": "MRR@10", "ndcg@10": "nDCG@10"}
 

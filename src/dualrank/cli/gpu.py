@@ -1,0 +1,122 @@
+"""Run a command on exactly the GPUs its job was given: `python -m dualrank.cli.gpu --gpus N -- CMD`.
+
+Snakemake counts GPUs (`--resources gpu=2`) but never tells a job which devices are its own,
+so two one-GPU jobs on a workstation would both land on device 0. This wrapper claims N free
+devices with an exclusive lock file per device, sets CUDA_VISIBLE_DEVICES to them and execs
+the command, which inherits the locks: the kernel releases them when the job's process ends,
+however it ends (a SIGKILL included). Under SLURM (SLURM_JOB_ID set) the allocation already
+is the job's own, with CUDA_VISIBLE_DEVICES set by slurmd, and is passed through. A job with
+`--gpus 0` sees no device at all.
+
+The devices: the wrapper's CUDA_VISIBLE_DEVICES if set (restrict Snakemake to some GPUs with
+`CUDA_VISIBLE_DEVICES=2,3 snakemake ...`), else those `nvidia-smi -L` lists.
+"""
+
+import argparse
+import fcntl
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+log = logging.getLogger("dualrank.cli.gpu")
+
+DEFAULT_LOCK_DIR = Path(tempfile.gettempdir()) / "dualrank-gpu-locks"
+
+
+def machine_devices(env) -> list[str]:
+    """The device ids this process may hand out, in CUDA's notation (indices or UUIDs)."""
+    given = env.get("CUDA_VISIBLE_DEVICES")
+    if given is not None:
+        return [d.strip() for d in given.split(",") if d.strip()]
+    try:
+        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=60)
+    except (FileNotFoundError, subprocess.TimeoutExpired):
+        return []
+    return [str(i) for i, line in enumerate(out.stdout.splitlines()) if line.startswith("GPU ")]
+
+
+def _try_lock(path: Path):
+    # Read-only: another user's job can lock a file this user created.
+    fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def claim(n: int, devices: list[str], lock_dir: Path, timeout: float, poll: float = 0.5):
+    """Lock n of the devices; returns (device ids, lock fds). Waits while all are held."""
+    if n > len(devices):
+        raise SystemExit(f"dualrank.cli.gpu: the job asks for {n} GPU(s), {len(devices)} are available here "
+                         f"({','.join(devices) or 'none'}); lower the rule's gpu resource in config.yaml")
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    if lock_dir.stat().st_uid == os.getuid():
+        lock_dir.chmod(0o1777)  # other users' jobs on the same workstation share the locks
+    start = last_note = time.monotonic()
+    while True:
+        held = []
+        for dev in devices:
+            fd = _try_lock(lock_dir / f"gpu-{dev.replace('/', '_')}.lock")
+            if fd is not None:
+                held.append((dev, fd))
+                if len(held) == n:
+                    return [d for d, _ in held], [f for _, f in held]
+        for _, fd in held:
+            os.close(fd)
+        waited = time.monotonic() - start
+        if waited > timeout:
+            raise SystemExit(f"dualrank.cli.gpu: no {n} free GPU(s) of {','.join(devices)} after {waited:.0f} s "
+                             f"(locks in {lock_dir}); is --resources gpu=... more than this machine has?")
+        if time.monotonic() - last_note > 30:
+            log.info("waiting for %d free GPU(s) of %s (%.0f s so far)", n, ",".join(devices), waited)
+            last_note = time.monotonic()
+        time.sleep(poll)
+
+
+def job_environment(n: int, env, lock_dir: Path, timeout: float):
+    """The environment a job with n GPUs runs in, the lock fds it must keep, and a note for its log."""
+    env = dict(env)
+    if n == 0:
+        env["CUDA_VISIBLE_DEVICES"] = ""
+        return env, [], "no GPU: CUDA_VISIBLE_DEVICES=''"
+    if "SLURM_JOB_ID" in env:
+        given = env.get("CUDA_VISIBLE_DEVICES")
+        if given is None or len(machine_devices(env)) < n:
+            # Some clusters bind GPUs without CUDA_VISIBLE_DEVICES (cgroups only): say so, go on.
+            log.warning("SLURM job %s asks for %d GPU(s) but CUDA_VISIBLE_DEVICES=%r; does it request --gpus?",
+                        env["SLURM_JOB_ID"], n, given)
+        return env, [], f"CUDA_VISIBLE_DEVICES={given} from SLURM job {env['SLURM_JOB_ID']}"
+    ids, fds = claim(n, machine_devices(env), lock_dir, timeout)
+    env["CUDA_VISIBLE_DEVICES"] = ",".join(ids)
+    return env, fds, f"CUDA_VISIBLE_DEVICES={env['CUDA_VISIBLE_DEVICES']} (locks in {lock_dir})"
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
+                                usage="python -m dualrank.cli.gpu --gpus N [--lock-dir DIR] -- COMMAND [ARG ...]")
+    p.add_argument("--gpus", type=int, required=True, help="GPUs the job was given (its gpu resource)")
+    p.add_argument("--lock-dir", type=Path, default=Path(os.environ.get("DUALRANK_GPU_LOCK_DIR", DEFAULT_LOCK_DIR)))
+    p.add_argument("--timeout", type=float, default=3600, help="seconds to wait for free GPUs")
+    p.add_argument("command", nargs=argparse.REMAINDER)
+    args = p.parse_args(argv)
+    cmd = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not cmd:
+        p.error("no command given after --")
+    if args.gpus < 0:
+        p.error(f"--gpus must be >= 0, got {args.gpus}")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    env, fds, note = job_environment(args.gpus, os.environ, args.lock_dir, args.timeout)
+    log.info("%s; running %s", note, cmd[0])
+    for fd in fds:
+        os.set_inheritable(fd, True)  # the command holds the locks until it ends
+    os.execvpe(cmd[0], cmd, env)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

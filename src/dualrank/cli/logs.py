@@ -1,0 +1,29 @@
+"""Logging set-up shared by every entry point (Snakemake redirects stderr to logs/)."""
+
+import logging
+import sys
+
+
+def setup_logging(level: int = logging.INFO) -> None:
+    logging.basicConfig(
+        level=level,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+        force=True,
+    )
+
+
+def entry_point(main):
+    """Run ``main`` as a command: bad input prints its message (file, line or key) and exits 2."""
+    from dualrank.data.io import InputError
+
+    def wrapped(argv=None):
+        setup_logging()
+        try:
+            return main(argv)
+        except InputError as e:
+            logging.getLogger("dualrank").error("%s", e)
+            sys.exit(2)
+
+    return wrapped

@@ -1,0 +1,156 @@
+"""The Parquet contracts between stages, declared once (DESIGN.md, "Stages and data contracts").
+
+Every stage reads and writes through :func:`read` and :func:`write`: ``write`` validates the
+columns, casts to the declared types and replaces the target atomically (temporary file plus
+rename), so a killed job never leaves a half-written table at an output path.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from dualrank.data.io import InputError
+
+SCHEMAS: dict[str, pa.Schema] = {
+    "corpus": pa.schema([("doc_id", pa.string()), ("text", pa.string())]),
+    "queries": pa.schema([("query_id", pa.string()), ("text", pa.string())]),
+    "qrels": pa.schema(
+        [("query_id", pa.string()), ("doc_id", pa.string()), ("relevance", pa.int8())]
+    ),
+    "run": pa.schema(
+        [
+            ("query_id", pa.string()),
+            ("doc_id", pa.string()),
+            ("score", pa.float32()),
+            ("rank", pa.int32()),
+        ]
+    ),
+    # Labelled (query, doc) pairs to be scored by a teacher; teacher_score is null until scored.
+    "pairs": pa.schema(
+        [
+            ("query_id", pa.string()),
+            ("doc_id", pa.string()),
+            ("label", pa.int8()),
+            ("teacher_score", pa.float32()),
+        ]
+    ),
+    "groups": pa.schema(
+        [
+            ("query_id", pa.string()),
+            ("doc_ids", pa.list_(pa.string())),
+            ("labels", pa.list_(pa.int8())),
+            ("teacher_scores", pa.list_(pa.float32())),
+        ]
+    ),
+    # Scores of a run's valid candidates at init, snapshot steps and the end (Figure 7).
+    "snapshots": pa.schema(
+        [
+            ("stage", pa.string()),
+            ("step", pa.int64()),
+            ("query_id", pa.string()),
+            ("doc_id", pa.string()),
+            ("label", pa.int8()),
+            ("score", pa.float32()),
+        ]
+    ),
+    # The final model's scores of the documents of a fixed subset of training groups (Figure 5).
+    "train_scores": pa.schema(
+        [
+            ("query_id", pa.string()),
+            ("doc_id", pa.string()),
+            ("label", pa.int8()),
+            ("score", pa.float32()),
+        ]
+    ),
+}
+
+
+def schema(kind: str) -> pa.Schema:
+    try:
+        return SCHEMAS[kind]
+    except KeyError:
+        raise InputError(f"unknown table kind {kind!r}; known: {sorted(SCHEMAS)}") from None
+
+
+def to_table(data: pd.DataFrame | pa.Table, kind: str, where: str = "<memory>") -> pa.Table:
+    """Select and cast the contract's columns; fail naming the missing ones."""
+    sch = schema(kind)
+    table = pa.Table.from_pandas(data, preserve_index=False) if isinstance(data, pd.DataFrame) else data
+    missing = [n for n in sch.names if n not in table.column_names]
+    if missing:
+        raise InputError(f"{where}: a {kind} table needs columns {missing} (has {table.column_names})")
+    table = table.select(sch.names)
+    try:
+        return table.cast(sch)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as e:
+        raise InputError(f"{where}: columns do not match the {kind} contract {sch}: {e}") from e
+
+
+def atomic_path(path: str | os.PathLike) -> tuple[Path, Path]:
+    """A temporary path beside ``path`` (same filesystem, so the final rename is atomic)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    # mkstemp creates 0600; results are shared, so give the file the usual umask-based mode.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    return path, Path(tmp)
+
+
+def write(data: pd.DataFrame | pa.Table, path: str | os.PathLike, kind: str) -> Path:
+    table = to_table(data, kind, where=str(path))
+    path, tmp = atomic_path(path)
+    try:
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def open_parquet(path: str | os.PathLike, kind: str) -> pq.ParquetFile:
+    """A contract table opened for streamed reading (``iter_batches``), its columns checked.
+
+    ``pre_buffer=False``: a pre-buffering reader keeps every column chunk it has read until it
+    is closed -- the whole file after one pass (3 GB of MS MARCO text), unbounding memory.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file (expected a {kind} table)")
+    try:
+        pf = pq.ParquetFile(path, pre_buffer=False)
+    except (pa.ArrowInvalid, OSError) as e:
+        raise InputError(f"{path}: not a readable Parquet file: {e}") from e
+    to_table(pf.schema_arrow.empty_table(), kind, where=str(path))  # names and types
+    return pf
+
+
+def read(path: str | os.PathLike, kind: str, columns: list[str] | None = None) -> pd.DataFrame:
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file (expected a {kind} table)")
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as e:
+        raise InputError(f"{path}: not a readable Parquet file: {e}") from e
+    table = to_table(table, kind, where=str(path))
+    if columns is not None:
+        table = table.select(columns)
+    return table.to_pandas()
+
+
+def ranked(df: pd.DataFrame) -> pd.DataFrame:
+    """A run from (query_id, doc_id, score): rank 1..n per query by descending score, ties by
+    doc id so that the order is deterministic."""
+    df = df.sort_values(["query_id", "score", "doc_id"], ascending=[True, False, True], kind="stable")
+    df = df.reset_index(drop=True)
+    df["rank"] = df.groupby("query_id").cumcount().astype("int32") + 1
+    return df[["query_id", "doc_id", "score", "rank"]]

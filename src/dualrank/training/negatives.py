@@ -1,0 +1,128 @@
+"""Extra negatives for every query of a minibatch: in-batch and uniform (Table 12, paper C.12).
+
+Following Karpukhin et al. (2020) and Qu et al. (2021) as the paper describes them:
+
+* in-batch: D_obs is the set of all documents of the minibatch's groups; each query gets
+  every element of D_obs outside its own group as a negative;
+* uniform: ``uniform`` documents drawn uniformly without replacement from the whole corpus
+  once per minibatch, negatives for every query (except a query whose group holds one).
+
+Each query's [K] group becomes [K + M]: its own K slots, then the M extra documents shared by
+the batch, label 0, masked out (mask False) for the queries whose group contains them.
+Documents are identified by their text: two ids with the same text are one document (scoring
+cannot tell them apart, so one must not be a negative of the other's query).
+
+Teacher scores: the teacher never scored the extra documents. Each extra negative gets the
+*lowest* teacher score of its query's own group, i.e. it is treated as a confident negative, as
+sure as the teacher's worst candidate. For M3SE this means the extras never become j* (own
+slots come first and win ties) and they enter through the hinge term only: the student must
+score them below s_j*; margin MSE asks for the same margin to them as to the worst candidate;
+softmax CE gives each of them the teacher probability of that candidate; MSE pulls their score
+towards it.
+
+The DE scores them with one matrix product (the batch's queries x every distinct document of
+the batch, each encoded once); CA and ColBERT score every (query, extra document) pair, which
+costs B x M forward passes. The uniform draw is a function of (seed, step) alone, so a resumed
+run draws what an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Hashable
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import torch
+from torch import Tensor
+
+from dualrank.data.contracts import open_parquet
+from dualrank.data.io import InputError
+
+log = logging.getLogger(__name__)
+
+UNIFORM_STREAM = 0x756E69  # "uni": keeps this RNG stream apart from the sampler's (seed, epoch)
+
+
+def _key(doc) -> Hashable:
+    return doc if isinstance(doc, Hashable) else tuple(doc)
+
+
+class ExtraNegatives:
+    def __init__(self, in_batch: bool, uniform: int, seed: int, corpus: str | Path | None = None):
+        if not isinstance(in_batch, bool):
+            raise InputError(f"training.in_batch_negatives must be true or false, got {in_batch!r}")
+        if isinstance(uniform, bool) or not isinstance(uniform, int) or uniform < 0:
+            raise InputError(f"training.uniform_negatives must be an integer >= 0, got {uniform!r}")
+        self.in_batch, self.uniform, self.seed = in_batch, uniform, seed
+        self.corpus_texts: pa.ChunkedArray | None = None
+        if uniform:
+            if corpus is None:
+                raise InputError("training.uniform_negatives > 0 needs the corpus to draw from")
+            # Only the text column, kept as Arrow strings (MS MARCO: ~3 GB, not 8.8M Python objects).
+            self.corpus_texts = open_parquet(corpus, "corpus").read(columns=["text"]).column("text")
+            log.info("uniform negatives: %d per minibatch from %d passages of %s", uniform,
+                     len(self.corpus_texts), corpus)
+
+    @property
+    def enabled(self) -> bool:
+        return self.in_batch or self.uniform > 0
+
+    def uniform_draw(self, step: int) -> list[str]:
+        n = len(self.corpus_texts)
+        rng = np.random.default_rng([self.seed, step, UNIFORM_STREAM])
+        idx = rng.choice(n, size=min(self.uniform, n), replace=False)
+        return self.corpus_texts.take(pa.array(idx)).to_pylist()
+
+    def __call__(self, model, queries: list, docs: list[list], teacher: Tensor | None, labels: Tensor,
+                 mask: Tensor, step: int) -> tuple[Tensor, Tensor | None, Tensor, Tensor]:
+        """(student scores, teacher, labels, mask), each [B, K + M]."""
+        b, k = labels.shape
+        real = mask.bool().cpu().numpy()
+        index: dict[Hashable, int] = {}
+        distinct: list = []
+
+        def slot(doc) -> int:
+            key = _key(doc)
+            if key not in index:
+                index[key] = len(distinct)
+                distinct.append(doc)
+            return index[key]
+
+        own = np.zeros((b, k), np.int64)  # padded slots point anywhere: they stay masked
+        for i in range(b):
+            for j in range(k):
+                if real[i, j]:
+                    own[i, j] = slot(docs[i][j])
+        extra = list(range(len(distinct))) if self.in_batch else []
+        if self.uniform:
+            drawn = self.uniform_draw(step)
+            if k and not isinstance(docs[0][0], str):
+                # The groups hold cached token ids: tokenise the draw the same way.
+                drawn = model.token_ids(drawn, model.doc_token_length)
+            extra = list(dict.fromkeys(extra + [slot(d) for d in drawn]))
+        dev = labels.device
+        # An extra document is a negative of every query whose own (real) slots do not hold it.
+        held = ((own[:, :, None] == np.asarray(extra, np.int64)[None, None, :]) & real[:, :, None]).any(1)
+        extra_mask = torch.as_tensor(~held, device=dev)
+        student = self._scores(model, queries, docs, distinct, torch.as_tensor(own, device=dev),
+                               torch.as_tensor(extra, dtype=torch.long, device=dev))
+        m = len(extra)
+        labels = torch.cat([labels, labels.new_zeros(b, m)], 1)
+        if teacher is not None:
+            lowest = teacher.masked_fill(~mask.bool(), float("inf")).amin(1, keepdim=True)
+            teacher = torch.cat([teacher, lowest.expand(b, m)], 1)
+        return student, teacher, labels, torch.cat([mask.bool(), extra_mask], 1)
+
+    @staticmethod
+    def _scores(model, queries, docs, distinct, own: Tensor, extra: Tensor) -> Tensor:
+        if hasattr(model, "encode_queries"):
+            # Dual encoder: every distinct document once, then one [B, H] x [H, U] product.
+            s = model.encode_queries(queries) @ model.encode_docs(distinct).T
+            return torch.cat([s.gather(1, own), s[:, extra]], 1)
+        own_s = model.score_groups(queries, docs)
+        if len(extra) == 0:
+            return own_s
+        shared = [distinct[j] for j in extra.tolist()]
+        return torch.cat([own_s, model.score_groups(queries, [shared] * len(queries))], 1)

@@ -1,0 +1,84 @@
+"""Per-pair score dumps of a training run, for the score-distribution figures.
+
+* ``snapshots.parquet`` (Figure 7): the scores of the valid candidates the trainer evaluates
+  on, at stage "init" (step 0, before any update), "step{N}" for every configured
+  ``training.snapshot_steps`` N that training reaches, and "final" (the best-valid model, the
+  one written as the output; its ``step`` is the best step). Labels are the valid qrels'
+  relevance, 0 for unjudged pairs. The stages taken so far travel in the checkpoint, so a
+  resumed run writes the same file as an uninterrupted one.
+* ``train-scores.parquet`` (Figure 5): the final model's scores of every document of the fixed
+  subset of training groups the trainer measures train MRR@10 on, with their labels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+
+from dualrank.data import contracts
+from dualrank.data.io import InputError
+from dualrank.training.groups import Groups
+
+
+def snapshot_steps(t: dict) -> list[int]:
+    steps = t.get("snapshot_steps", [])
+    if not isinstance(steps, list) or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in steps):
+        raise InputError(f"training.snapshot_steps must be a list of integers >= 1, got {steps!r}")
+    return sorted(set(steps))
+
+
+class Snapshots:
+    def __init__(self, steps: list[int], qrels: pd.DataFrame):
+        self.steps = set(steps)
+        self.qrels = qrels[["query_id", "doc_id", "relevance"]]
+        self.frames: list[pd.DataFrame] = []
+
+    def _frame(self, stage: str, step: int, run: pd.DataFrame) -> pd.DataFrame:
+        df = run[["query_id", "doc_id", "score"]].merge(self.qrels, on=["query_id", "doc_id"], how="left")
+        df = df.assign(stage=stage, step=step, label=df["relevance"].fillna(0).astype("int8"))
+        return df.drop(columns="relevance")
+
+    def taken(self) -> set[int]:
+        return {int(f["step"].iat[0]) for f in self.frames if len(f)}
+
+    def wants(self, step: int) -> bool:
+        return (step == 0 or step in self.steps) and step not in self.taken()
+
+    def offer(self, step: int, run: pd.DataFrame) -> None:
+        """Keep ``run``'s scores (query_id, doc_id, score) if ``step`` is a snapshot step."""
+        if self.wants(step):
+            self.frames.append(self._frame("init" if step == 0 else f"step{step}", step, run))
+
+    # The checkpoint holds the frames themselves (it is a pickle already).
+    def state(self) -> list[pd.DataFrame]:
+        return self.frames
+
+    def restore(self, state: list[pd.DataFrame] | None) -> None:
+        self.frames = list(state or [])
+
+    def write(self, path, final_run: pd.DataFrame, best_step: int) -> None:
+        final = self._frame("final", best_step, final_run)
+        contracts.write(pd.concat([*self.frames, final], ignore_index=True), path, "snapshots")
+
+
+def score_group_rows(model, groups: Groups, idx: np.ndarray, batch_size: int) -> np.ndarray:
+    """[len(idx), K] scores of groups ``idx``, in eval mode (padding slots scored, not masked)."""
+    scores = []
+    model.eval()
+    with torch.inference_mode():
+        for i in range(0, len(idx), batch_size):
+            b = idx[i:i + batch_size]
+            s = model.score_groups([groups.query_ids[j] for j in b], [groups.doc_ids[j] for j in b])
+            scores.append(s.float().cpu().numpy())
+    model.train()
+    return np.concatenate(scores) if scores else np.zeros((0, groups.k), np.float32)
+
+
+def train_scores(model, groups: Groups, idx: np.ndarray, groups_path, batch_size: int) -> pd.DataFrame:
+    """Scores of the documents of groups ``idx`` (rows of ``groups_path``), padding dropped."""
+    ids = contracts.read(groups_path, "groups", columns=["query_id", "doc_ids", "labels"]).iloc[idx]
+    s = score_group_rows(model, groups, idx, batch_size)
+    rows = [(q, d, y, s[r, k]) for r, (q, docs, labels) in enumerate(ids.itertuples(index=False))
+            for k, (d, y) in enumerate(zip(docs, labels))]
+    return pd.DataFrame(rows, columns=["query_id", "doc_id", "label", "score"])

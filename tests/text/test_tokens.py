@@ -1,0 +1,93 @@
+"""The token cache holds what the tokenizer gives, is built once and reused, is rebuilt when
+the table or the length changes, and fails naming the table on an unknown id."""
+
+import multiprocessing as mp
+
+import numpy as np
+import pandas as pd
+import pytest
+from tokenizers import BertWordPieceTokenizer
+from transformers import AutoTokenizer, BertTokenizerFast
+
+from dualrank.data import contracts
+from dualrank.text import cache as tokens
+from dualrank.data.io import InputError
+
+WORDS = "[PAD] [UNK] [CLS] [SEP] [MASK] the mill was founded in vale by tessel ##s river".split()
+TEXTS = ["The mill was founded in Vale.", "Tessels river", "", "the " * 40 + "mill", "Vale mill by the river"]
+
+
+@pytest.fixture
+def tok(tmp_path):
+    # As dualrank.text.tokenizer builds one (a vocab.txt alone loses the vocabulary in transformers 5).
+    wp = BertWordPieceTokenizer({w: i for i, w in enumerate(WORDS)}, lowercase=True)
+    fast = BertTokenizerFast(tokenizer_object=wp._tokenizer, unk_token="[UNK]", sep_token="[SEP]",
+                             pad_token="[PAD]", cls_token="[CLS]", mask_token="[MASK]")
+    fast.save_pretrained(tmp_path / "tok")
+    return fast
+
+
+def corpus(path, texts=TEXTS):
+    return contracts.write(pd.DataFrame({"doc_id": [f"d{i}" for i in range(len(texts))], "text": texts}),
+                           path, "corpus")
+
+
+def test_ids_are_the_tokenizers_and_the_cache_is_reused(tmp_path, tok, monkeypatch):
+    path = corpus(tmp_path / "corpus.parquet")
+    table = tokens.load(path, "corpus", tok, 8)
+    ref = tok(TEXTS, add_special_tokens=False, truncation=True, max_length=8)["input_ids"]
+    assert [table[f"d{i}"].tolist() for i in range(len(TEXTS))] == ref
+    # by hand: "tessels" is tessel ##s, unknown words are [UNK]
+    assert table["d1"].tolist() == [WORDS.index("tessel"), WORDS.index("##s"), WORDS.index("river")]
+    assert len(table["d3"]) == 8 and len(table["d2"]) == 0
+    (cache,) = [p for p in (tmp_path / ".tokens").iterdir() if p.is_dir()]
+    assert (cache / "ids.bin").stat().st_size == 2 * sum(map(len, ref))  # uint16 for a small vocabulary
+
+    def fail(*a, **k):
+        raise AssertionError("the cache was rebuilt")
+
+    monkeypatch.setattr(tokens, "_build", fail)
+    again = tokens.load(path, "corpus", tok, 8)
+    assert again["d0"].tolist() == ref[0]
+
+
+def test_new_table_or_length_gets_a_new_cache(tmp_path, tok):
+    path = corpus(tmp_path / "corpus.parquet")
+    tokens.load(path, "corpus", tok, 8)
+    longer = tokens.load(path, "corpus", tok, 50)
+    assert len(longer["d3"]) == 41
+    corpus(path, ["river", "mill", "vale", "by", "the"])  # the same file name, new contents
+    fresh = tokens.load(path, "corpus", tok, 8)
+    assert fresh["d0"].tolist() == [WORDS.index("river")]
+    assert len([p for p in (tmp_path / ".tokens").iterdir() if p.is_dir()]) == 3
+
+
+def test_rows_pad_and_unknown_ids(tmp_path, tok):
+    table = tokens.load(corpus(tmp_path / "corpus.parquet"), "corpus", tok, 8)
+    rows = table.rows([["d1", "d0"], ["d4", ""]], pad="")
+    assert rows[1][1].tolist() == [] and rows[0][0].tolist() == table["d1"].tolist()
+    assert rows.lengths.tolist() == [[3, 7], [5, 0]]  # "." is a token ([UNK]) of its own
+    with pytest.raises(InputError, match=r"corpus\.parquet: 1 doc_id\(s\) .* not in this corpus table, first 'd9'"):
+        table.rows(["d0", "d9"])
+
+
+def test_off_keeps_nothing_on_disk(tmp_path, tok, monkeypatch):
+    monkeypatch.setenv("DUALRANK_TOKEN_CACHE", "off")
+    table = tokens.load(corpus(tmp_path / "corpus.parquet"), "corpus", tok, 8)
+    assert table["d1"].tolist() == [WORDS.index("tessel"), WORDS.index("##s"), WORDS.index("river")]
+    assert not (tmp_path / ".tokens").exists()
+
+
+def _load(args):
+    path, tok_dir = args
+    tok = AutoTokenizer.from_pretrained(tok_dir)
+    return np.asarray(tokens.load(path, "corpus", tok, 8)["d0"]).tolist()
+
+
+def test_concurrent_jobs_build_one_cache(tmp_path, tok):
+    path = corpus(tmp_path / "corpus.parquet", TEXTS * 2000)
+    with mp.get_context("fork").Pool(3) as pool:
+        out = pool.map(_load, [(str(path), str(tmp_path / "tok"))] * 3)
+    assert out[0] == out[1] == out[2] == tok(TEXTS[0], add_special_tokens=False)["input_ids"]
+    entries = sorted(p.name for p in (tmp_path / ".tokens").iterdir())
+    assert len([e for e in entries if not e.endswith(".lock")]) == 1, entries  # no leftover temp dirs

@@ -1,0 +1,277 @@
+"""Training: reproducible from a seed, resumable from its checkpoint bit for bit, and bad
+input (a document id missing from the corpus) fails naming the file with no output left."""
+
+import argparse
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from dualrank.data import contracts
+from dualrank.data.synthetic import generate
+from dualrank.data.io import InputError
+from dualrank.text.tokenizer import train_wordpiece
+from dualrank.training.trainer import Trainer
+
+SIZES = {"n_entities": 60, "n_train": 80, "n_valid": 10, "n_dev": 10, "n_dl19": 5}
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    d = tmp_path_factory.mktemp("train")
+    tables = generate("msmarco", 0, **SIZES)
+    for name, df in tables.items():
+        kind = name.split("-")[0]
+        contracts.write(df, d / f"{name}.parquet", kind)
+    rng = np.random.default_rng(0)
+    docs = tables["corpus"]["doc_id"].to_numpy()
+    rows = []
+    for qid, pos in tables["qrels-train"].groupby("query_id")["doc_id"].first().items():
+        negs = [x for x in rng.choice(docs, 5, replace=False) if x != pos][:3]
+        rows.append({"query_id": qid, "doc_ids": [pos, *negs], "labels": [1, 0, 0, 0],
+                     "teacher_scores": [3.0, 1.0, 0.5, 0.0]})
+    contracts.write(pd.DataFrame(rows), d / "groups.parquet", "groups")
+    cands = []
+    for qid, pos in tables["qrels-valid"].groupby("query_id")["doc_id"].first().items():
+        for r, doc in enumerate([pos, *rng.choice(docs, 9, replace=False)], 1):
+            cands.append({"query_id": qid, "doc_id": doc, "score": -float(r), "rank": r})
+    contracts.write(pd.DataFrame(cands).drop_duplicates(["query_id", "doc_id"]), d / "valid.parquet", "run")
+    train_wordpiece(d / "corpus.parquet", d / "tok", vocab_size=400)
+    return d
+
+
+def args(d, out, groups="groups.parquet"):
+    return argparse.Namespace(
+        groups=str(d / groups), corpus=str(d / "corpus.parquet"), queries=str(d / "queries-train.parquet"),
+        valid_candidates=str(d / "valid.parquet"), valid_queries=str(d / "queries-valid.parquet"),
+        valid_qrels=str(d / "qrels-valid.parquet"), tokenizer=str(d / "tok"),
+        checkpoint_dir=str(out / "ckpt"), model_out=str(out / "model"),
+        curve_out=str(out / "curve.parquet"), summary_out=str(out / "train.json"))
+
+
+def spec(loss="m3se", steps=6):
+    return {"arch": "de", "encoder": {"init": {"layers": 1, "hidden": 32, "heads": 2, "intermediate": 64}},
+            "loss": {"name": loss}, "k": 4, "seed": 3,
+            "training": {"lr": 1e-3, "weight_decay": 0.01, "batch_size": 8, "max_steps": steps,
+                         "warmup_steps": 2, "query_length": 12, "passage_length": 48, "dropout": 0.1,
+                         "output_layer_norm": True, "eval_every": 3, "patience": 100}}
+
+
+def weights(trainer):
+    return {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
+
+
+class Interrupted(Trainer):
+    """Receives SIGTERM (as from a SLURM preemption) right after step ``at``."""
+
+    at = 3
+
+    def evaluate(self, loss):
+        super().evaluate(loss)
+        if self.step == self.at:
+            self.stop_requested = True
+
+
+def test_same_seed_same_model_and_resume_is_exact(data, tmp_path):
+    a = Trainer(spec(), args(data, tmp_path / "a"))
+    a.run()
+    b = Trainer(spec(), args(data, tmp_path / "b"))
+    b.run()
+    wa, wb = weights(a), weights(b)
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+    c = Interrupted(spec(), args(data, tmp_path / "c"))
+    with pytest.raises(SystemExit) as stopped:
+        c.run()
+    assert stopped.value.code == 143, "SIGTERM must exit non-zero so that a retry resumes"
+    assert c.step == 3 and (tmp_path / "c/ckpt/last.pt").exists()
+    resumed = Trainer(spec(), args(data, tmp_path / "c"))
+    summary = resumed.run()
+    assert summary["steps"] == 6
+    wc = weights(resumed)
+    assert all(torch.equal(wa[k], wc[k]) for k in wa), "a resumed run must equal an uninterrupted one"
+    assert [r["step"] for r in resumed.curve] == [0, 3, 6]
+
+
+def test_outputs_written(data, tmp_path):
+    t = Trainer(spec("softmax_ce", 3), args(data, tmp_path))
+    t.write_outputs(t.run())
+    curve = pd.read_parquet(tmp_path / "curve.parquet")
+    assert list(curve.columns) == ["step", "loss", "train_mrr@10", "valid_mrr@10", "valid_ndcg@10"]
+    assert json.loads((tmp_path / "train.json").read_text())["spec"]["loss"]["name"] == "softmax_ce"
+    assert (tmp_path / "model" / "weights.pt").exists()
+
+
+def test_unknown_document_id_names_the_corpus(data, tmp_path):
+    g = contracts.read(data / "groups.parquet", "groups")
+    g.at[2, "doc_ids"] = [g.at[2, "doc_ids"][0], "no-such-doc", *g.at[2, "doc_ids"][2:]]
+    contracts.write(g, data / "bad-groups.parquet", "groups")
+    with pytest.raises(InputError, match=r"corpus\.parquet.*not in this corpus.*'no-such-doc'"):
+        Trainer(spec(), args(data, tmp_path, groups="bad-groups.parquet"))
+    assert not (tmp_path / "model").exists()
+
+
+def test_distillation_without_teacher_scores_is_refused(data, tmp_path):
+    g = contracts.read(data / "groups.parquet", "groups").assign(teacher_scores=None)
+    contracts.write(g, data / "label-groups.parquet", "groups")
+    with pytest.raises(InputError, match="no teacher_scores"):
+        Trainer(spec("margin_mse"), args(data, tmp_path, groups="label-groups.parquet"))
+
+
+# -- training variants (Tables 8, 9, 12) and score dumps (Figures 5, 7) ------------------------
+
+VARIANTS = {"token_dropout": 0.1, "mlm_weight": 0.5, "mlm_probability": 0.2, "in_batch_negatives": True,
+            "uniform_negatives": 4}
+
+
+def with_training(s, **extra):
+    s["training"].update(extra)
+    return s
+
+
+def outputs(d, out):
+    a = args(d, out)
+    a.snapshots_out, a.train_scores_out = str(out / "snapshots.parquet"), str(out / "train-scores.parquet")
+    return a
+
+
+def test_variants_resume_exactly_with_their_snapshots(data, tmp_path):
+    s = with_training(spec(), snapshot_steps=[2, 4], **VARIANTS)
+    a = Trainer(s, outputs(data, tmp_path / "a"))
+    a.write_outputs(a.run())
+    c = Interrupted(s, outputs(data, tmp_path / "c"))
+    with pytest.raises(SystemExit) as stopped:
+        c.run()
+    assert stopped.value.code == 143
+    assert [int(f["step"].iat[0]) for f in c.snapshots.frames] == [0, 2]
+    resumed = Trainer(s, outputs(data, tmp_path / "c"))
+    resumed.write_outputs(resumed.run())
+    wa, wc = weights(a), weights(resumed)
+    assert all(torch.equal(wa[k], wc[k]) for k in wa)
+    ha, hc = a.objective.state_dict(), resumed.objective.state_dict()
+    assert ha and all(torch.equal(ha[k], hc[k]) for k in ha), "the MLM head resumes too"
+    for name in ("snapshots.parquet", "train-scores.parquet"):
+        pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "a" / name), pd.read_parquet(tmp_path / "c" / name))
+    # The MLM head is training-only: the saved model holds exactly a plain DE's weights.
+    plain = Trainer(spec(steps=1), args(data, tmp_path / "plain"))
+    assert set(torch.load(tmp_path / "a/model/weights.pt", weights_only=True)) == set(plain.model.state_dict())
+
+
+def test_variants_change_training(data, tmp_path):
+    base = Trainer(spec(steps=3), args(data, tmp_path / "base"))
+    base.run()
+    for key, value in VARIANTS.items():
+        if key == "mlm_probability":
+            continue  # without mlm_weight there is no MLM loss (below: it has no effect alone)
+        t = Trainer(with_training(spec(steps=3), **{key: value}), args(data, tmp_path / key))
+        t.run()
+        assert all(np.isfinite(r["loss"]) for r in t.curve[1:])
+        wb, wt = weights(base), weights(t)
+        assert any(not torch.equal(wb[k], wt[k]) for k in wb), f"{key} had no effect"
+    alone = Trainer(with_training(spec(steps=3), mlm_probability=0.5), args(data, tmp_path / "alone"))
+    alone.run()
+    assert all(torch.equal(wb[k], v) for k, v in weights(alone).items())
+
+
+def test_snapshots_do_not_perturb_training(data, tmp_path):
+    a = Trainer(spec(steps=4), args(data, tmp_path / "a"))
+    a.run()
+    b = Trainer(with_training(spec(steps=4), snapshot_steps=[1, 2]), args(data, tmp_path / "b"))
+    b.run()
+    wa, wb = weights(a), weights(b)
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert [f["stage"].iat[0] for f in b.snapshots.frames] == ["init", "step1", "step2"]
+
+
+def test_score_dumps_and_best_step_metrics(data, tmp_path):
+    from dualrank.models import load_model
+    from dualrank.retrieval.rerank import score_candidates
+    from dualrank.text.lookup import load_texts
+
+    s = with_training(spec("one_hot", 4), eval_every=2, snapshot_steps=[1, 3, 99], train_eval_groups=20)
+    t = Trainer(s, outputs(data, tmp_path))
+    summary = t.run()
+    t.write_outputs(summary)
+    snap = pd.read_parquet(tmp_path / "snapshots.parquet")
+    assert list(snap.columns) == ["stage", "step", "query_id", "doc_id", "label", "score"]
+    stages = snap.groupby("stage", sort=False)["step"].first()
+    assert stages.to_dict() == {"init": 0, "step1": 1, "step3": 3, "final": summary["best_step"]}
+    # Every stage scores every valid candidate; labels are the valid qrels, 0 if unjudged.
+    cands = contracts.read(data / "valid.parquet", "run")
+    qrels = contracts.read(data / "qrels-valid.parquet", "qrels")
+    judged = cands.merge(qrels, on=["query_id", "doc_id"])
+    for _, f in snap.groupby("stage"):
+        assert len(f) == len(cands) and f["label"].sum() == judged["relevance"].sum()
+    # "final" is the saved model, scored here through load_model.
+    model = load_model(tmp_path / "model")
+    queries = load_texts(data / "queries-valid.parquet", "queries")
+    docs = load_texts(data / "corpus.parquet", "corpus")
+    again = score_candidates(model, cands, queries, docs).set_index(["query_id", "doc_id"])["score"]
+    final = snap[snap["stage"] == "final"].set_index(["query_id", "doc_id"])["score"]
+    assert np.allclose(final, again.loc[final.index], atol=1e-5)
+    # Train scores: 20 groups x 4 documents; train.json's train MRR@10 is theirs, by hand.
+    ts = pd.read_parquet(tmp_path / "train-scores.parquet")
+    assert len(ts) == 80 and ts.groupby("query_id")["label"].sum().eq(1).all()
+    rr = [1.0 / (1 + int((g["score"] > g.loc[g["label"] == 1, "score"].iat[0]).sum()))
+          for _, g in ts.groupby("query_id")]
+    written = json.loads((tmp_path / "train.json").read_text())
+    assert written["train_mrr@10"] == pytest.approx(np.mean(rr), abs=1e-6)
+    best = [r for r in t.curve if r["step"] == summary["best_step"]][0]
+    assert written["valid_mrr@10"] == best["valid_mrr@10"] and written["best_step"] == summary["best_step"]
+
+
+def test_the_best_model_is_never_the_initialisation(data, tmp_path, monkeypatch):
+    """Early stopping chooses among trained models: a run whose evaluations all fall below its
+    step-0 score (a distilled student still shrinking its scores to the teacher's range)
+    returns its best trained step, and step 0 costs no patience."""
+    import dualrank.training.trainer as train
+
+    scripted = iter([0.9, 0.2, 0.3, 0.1])  # valid nDCG@10 at steps 0, 2, 4, 6
+    real = train.evaluate
+
+    def scripted_evaluate(run, qrels):
+        agg, per_query = real(run, qrels)
+        return {**agg, "ndcg@10": next(scripted)}, per_query
+
+    monkeypatch.setattr(train, "evaluate", scripted_evaluate)
+    t = Trainer(with_training(spec("one_hot", 6), eval_every=2, patience=2), args(data, tmp_path))
+    init = weights(t)
+    summary = t.run()
+    t.write_outputs(summary)
+    # Counting step 0 as a candidate would return the init, early-stopped at step 4.
+    assert summary["best_step"] == 4 and summary["steps"] == 6 and summary["best_valid_ndcg@10"] == 0.3
+    saved = torch.load(tmp_path / "model" / "weights.pt", map_location="cpu")
+    assert any(not torch.equal(init[k], saved[k]) for k in init if k in saved)
+
+
+@pytest.mark.parametrize("loss", [{"name": "one_hot", "label_smoothing": 0.3}, {"name": "focal", "gamma": 2.0}])
+def test_label_smoothing_and_focal_train(data, tmp_path, loss):
+    base = Trainer(spec("one_hot", 3), args(data, tmp_path / "base"))
+    base.run()
+    s = spec(steps=3)
+    s["loss"] = loss
+    t = Trainer(s, args(data, tmp_path / "t"))
+    t.write_outputs(t.run())
+    assert all(np.isfinite(r["loss"]) for r in t.curve[1:])
+    wb, wt = weights(base), weights(t)
+    assert any(not torch.equal(wb[k], wt[k]) for k in wb), "the loss's hyper-parameter reached training"
+
+
+def test_bad_variant_settings_name_the_key(data, tmp_path):
+    for key, value in (("token_dropout", 1.0), ("mlm_weight", -1), ("snapshot_steps", [0])):
+        with pytest.raises(InputError, match=f"training.{key}"):
+            Trainer(with_training(spec(), **{key: value}), args(data, tmp_path))
+
+
+def test_command_line_writes_every_output(data, tmp_path):
+    from dualrank.training.trainer import main
+
+    a = vars(outputs(data, tmp_path))
+    argv = [f"--{k.replace('_', '-')}={v}" for k, v in a.items()]
+    main(argv + ["--spec", json.dumps(with_training(spec("one_hot", 2), snapshot_steps=[1]))])
+    assert pd.read_parquet(tmp_path / "snapshots.parquet")["stage"].unique().tolist() == ["init", "step1", "final"]
+    assert contracts.read(tmp_path / "train-scores.parquet", "train_scores")["label"].dtype == "int8"
+    assert set(json.loads((tmp_path / "train.json").read_text())) >= {"train_mrr@10", "valid_mrr@10"}
+    assert not (tmp_path / "ckpt").exists()

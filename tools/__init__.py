@@ -1,0 +1,1 @@
+"""Developer tools, not installed with the package: the benchmark suite and the loopback sample server."""

@@ -1,0 +1,20 @@
+"""``python -m tools.bench [ARGS]``: the speed benchmark (:mod:`.speed`);
+``python -m tools.bench aggregate [ARGS]``: the aggregation benchmark (:mod:`.aggregate`)."""
+
+import sys
+
+
+def main(argv: list[str]) -> int:
+    if argv and argv[0] == "aggregate":
+        from tools.bench import aggregate
+
+        return aggregate.main(argv[1:])
+    if argv and argv[0] == "speed":
+        argv = argv[1:]
+    from tools.bench import speed
+
+    return speed.main(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
