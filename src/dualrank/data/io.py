@@ -1,4 +1,13 @@
-"""One error type for bad input, so entry points can print it without a traceback."""
+"""Input errors and atomic outputs: what every stage shares about reading and writing files."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 
 class InputError(ValueError):
@@ -6,3 +15,66 @@ class InputError(ValueError):
 
     The message always names the file (and line) or the config key at fault.
     """
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@contextmanager
+def atomic_output(path: str | os.PathLike, directory: bool = False) -> Iterator[Path]:
+    """Yield a temporary sibling of ``path`` to write; on success it becomes ``path``.
+
+    The temporary lives on the same filesystem, so the final rename is atomic: ``path`` is at
+    every moment the old output or the new one, never a partial one, and on an exception the
+    temporary is removed and the old output stays. With ``directory=True`` the temporary is a
+    folder; an old folder at ``path`` is renamed aside first and removed after the new one is
+    in place (a folder cannot be renamed onto another). Files are synced before the rename,
+    so a crash right after it cannot leave an empty file; both get the usual umask-based mode
+    (mkstemp's 0600 would hide shared results from other users).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if directory:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    else:
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        tmp = Path(name)
+    try:
+        yield tmp
+        if directory:
+            os.chmod(tmp, 0o777 & ~_umask())
+            _replace_dir(tmp, path)
+        else:
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
+            os.chmod(tmp, 0o666 & ~_umask())
+            os.replace(tmp, path)
+    finally:
+        if directory:
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.unlink(missing_ok=True)
+
+
+def _replace_dir(tmp: Path, final: Path) -> None:
+    old = None
+    if final.exists() or final.is_symlink():
+        if not final.is_dir() or final.is_symlink():
+            final.unlink()
+        else:
+            old = Path(tempfile.mkdtemp(prefix=f".{final.name}.old-", dir=final.parent))
+            os.rename(final, old / final.name)
+    os.rename(tmp, final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def write_text(path: str | os.PathLike, text: str) -> Path:
+    """``text`` to ``path``, atomically."""
+    with atomic_output(path) as tmp:
+        tmp.write_text(text)
+    return Path(path)
