@@ -108,7 +108,7 @@ def test_demo_table1_end_to_end_then_only_the_changed_loss_reruns(demo_workdir):
     # The metrics agree with an independent evaluation of the written run.
     m = json.loads((w / "results/runs/msmarco/de-bert-6-768/m3se/seed0/metrics.json").read_text())
     cli = subprocess.run(
-        [sys.executable, "-m", "dualrank.cli", "evaluate", "--run",
+        [sys.executable, "-m", "dualrank.cli", "metrics", "--run",
          "results/runs/msmarco/de-bert-6-768/m3se/seed0/dl19.run.parquet",
          "--qrels", "data/msmarco/qrels-dl19.parquet", "--rel-level", "2"],
         cwd=w, capture_output=True, text=True, check=True)

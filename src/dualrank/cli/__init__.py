@@ -1,144 +1,70 @@
-"""The ``dualrank`` command line: a registry of subcommands.
+"""The ``dualrank`` command line: one thin module per stage command.
 
-A subcommand is registered with the :func:`command` decorator::
-
-    from dualrank.cli import command
-
-    def _args(p):                      # adds the subcommand's arguments to its parser
-        p.add_argument("--config", required=True)
-
-    @command("train", "train one model", _args)
-    def train_cmd(args) -> int | None:  # returns the exit code (None means 0)
-        return run_training(args.config)
-
-Modules that define subcommands are listed in :data:`COMMAND_MODULES` and imported when
-:func:`main` builds the parser (so a module's decorators run without ``cli`` importing it
-at the top, and heavy imports stay out of the other subcommands' start-up).
-
-Every subcommand turns :class:`~dualrank.data.io.InputError` into a one-line message on stderr
-and exit code 2, without a traceback.
+``dualrank COMMAND ARGS`` and ``python -m dualrank.cli.COMMAND ARGS`` run the same code. Each
+module parses its flags, calls the library, and turns an
+:class:`~dualrank.data.io.InputError` into one line on stderr and exit code 2 (no traceback).
+The Snakemake rules of ``workflow/rules`` call these commands and nothing else; to run a whole
+result, ask Snakemake for its target (``snakemake --cores 2 -- results/table1.csv``).
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib
-import json
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 
-from dualrank.data.io import InputError
-
-EXIT_INPUT_ERROR = 2
-
-
-@dataclass(frozen=True)
-class Command:
-    name: str
-    help: str
-    configure: Callable[[argparse.ArgumentParser], None]
-    run: Callable[[argparse.Namespace], int | None]
-
-
-#: name -> Command; filled by :func:`command`.
-COMMANDS: dict[str, Command] = {}
-
-#: Modules imported by :func:`main` so that their ``@command`` registrations run.
-COMMAND_MODULES: list[str] = []
-
-
-def command(
-    name: str, help: str, configure: Callable[[argparse.ArgumentParser], None] = lambda p: None
-) -> Callable[[Callable[[argparse.Namespace], int | None]], Callable]:
-    """Register the decorated ``run(args)`` function as subcommand ``name``."""
-
-    def register(run: Callable[[argparse.Namespace], int | None]):
-        COMMANDS[name] = Command(name, help, configure, run)
-        return run
-
-    return register
+#: command -> (module under dualrank.cli, one line of help), in pipeline order.
+COMMANDS: dict[str, str] = {
+    "download": "fetch one upstream file, resumably, checked against its md5",
+    "extract": "one member of a downloaded archive (or a decompressed .gz) to a file",
+    "prepare": "MS MARCO or NQ upstream files -> the Parquet contract tables",
+    "synthetic": "the demo's synthetic dataset as Parquet contract tables",
+    "convert": "one upstream text file (TSV, TREC qrels/run) -> one Parquet contract table",
+    "tokenizer": "train the WordPiece vocabulary of the from-scratch demo encoders",
+    "bm25-index": "a Lucene index of a corpus table (pyserini)",
+    "bm25-search": "BM25 top-k per query into a run table",
+    "candidates": "training pairs, or NQ's dev mix of BM25 and random negatives, from a BM25 run",
+    "teacher-import": "published teacher scores (MS MARCO's T1 triples) -> scored pairs",
+    "teacher-score": "score the training pairs with a trained CA teacher",
+    "aggregate": "scored pairs -> each query's top-K training group",
+    "train": "train one model of the grid (CA, DE or ColBERT, any loss)",
+    "index": "a FAISS index of a corpus encoded by a trained DE",
+    "evaluate": "re-rank and retrieval evaluation of a trained model (or of BM25's candidates)",
+    "metrics": "MRR@10 and nDCG@10 of any run file against qrels (JSON on stdout)",
+    "table1": "render Table 1 from its runs' metrics",
+    "render": "render one of Tables 2-12 or Figures 1-8",
+    "gpu": "run a command on exactly the GPUs its Snakemake job was given",
+}
 
 
-# --------------------------------------------------------------------------------------------
-# evaluate
+def module_of(command: str) -> str:
+    return f"dualrank.cli.{command.replace('-', '_')}"
 
 
-def _evaluate_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--run", required=True, type=Path,
-        help="run: TREC 'qid Q0 docid rank score tag', MS MARCO 'qid pid rank', or .parquet",
-    )
-    p.add_argument(
-        "--qrels", required=True, type=Path,
-        help="qrels: TREC 'qid iter docid rel' (space or tab separated) or .parquet",
-    )
-    p.add_argument(
-        "--rel-level", type=int, default=1,
-        help="minimum grade counted relevant for MRR@10 (1 for MS MARCO, 2 for TREC DL); "
-        "nDCG@10 always uses the graded labels (default: 1)",
-    )
-    p.add_argument(
-        "--per-query", type=Path, default=None,
-        help="also write the per-query values here (.parquet, else tab-separated text)",
-    )
+def usage() -> str:
+    width = max(map(len, COMMANDS))
+    lines = [
+        "usage: dualrank COMMAND [ARGS]   (dualrank COMMAND --help for a command's flags)",
+        "",
+        "The stage commands of the dualrank pipeline (Menon et al., ICML 2022, 'In defense of",
+        "dual-encoders for neural ranking'). Snakemake runs them for a result:",
+        "  snakemake --cores 2 --configfile=workflow/presets/demo.yaml -- results/table1.csv",
+        "",
+        "commands:",
+    ]
+    lines += [f"  {name:<{width}}  {text}" for name, text in COMMANDS.items()]
+    return "\n".join(lines)
 
 
-@command("evaluate", "MRR@10 and nDCG@10 of a run (JSON on stdout)", _evaluate_args)
-def evaluate_cmd(args: argparse.Namespace) -> int:
-    from dualrank.data import contracts
-    from dualrank.retrieval import metrics
-    from dualrank.data import readers
-
-    run = readers.load(args.run, "run")
-    qrels = readers.load(args.qrels, "qrels")
-    aggregate, per_query = metrics.evaluate(
-        run, qrels, args.rel_level, run_name=str(args.run), qrels_name=str(args.qrels)
-    )
-    if args.per_query is not None:
-        out, tmp = contracts.atomic_path(args.per_query)
-        try:
-            if out.suffix == ".parquet":
-                per_query.to_parquet(tmp, index=False)
-            else:
-                per_query.to_csv(tmp, sep="\t", index=False)
-            tmp.replace(out)
-        finally:
-            tmp.unlink(missing_ok=True)
-    print(json.dumps(aggregate))
-    return 0
-
-
-# --------------------------------------------------------------------------------------------
-
-
-def build_parser() -> argparse.ArgumentParser:
-    for module in COMMAND_MODULES:
-        importlib.import_module(module)
-    parser = argparse.ArgumentParser(
-        prog="dualrank",
-        description="Reproduction of Menon et al. (ICML 2022), "
-        "'In defense of dual-encoders for neural ranking'.",
-    )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in sorted(COMMANDS):
-        cmd = COMMANDS[name]
-        p = sub.add_parser(name, help=cmd.help, description=cmd.help)
-        cmd.configure(p)
-        p.set_defaults(_command=cmd)
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    cmd: Command = args._command
-    try:
-        code = cmd.run(args)
-    except InputError as e:
-        print(f"dualrank {cmd.name}: error: {e}", file=sys.stderr)
-        return EXIT_INPUT_ERROR
-    return 0 if code is None else int(code)
+def main(argv: list[str] | None = None) -> int | None:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help"):
+        print(usage())
+        return 0 if argv else 2
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        print(f"dualrank: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
+        return 2
+    return importlib.import_module(module_of(name)).main(rest)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,9 @@ def setup_logging(level: int = logging.INFO) -> None:
 
 
 def entry_point(main):
-    """Run ``main`` as a command: bad input prints its message (file, line or key) and exits 2."""
+    """Run ``main`` as a command: bad input prints its message (file, line or key) and exits 2.
+
+    Used as a decorator on each ``dualrank.cli`` module's ``main``."""
     from dualrank.data.io import InputError
 
     def wrapped(argv=None):
