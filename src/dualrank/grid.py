@@ -215,3 +215,92 @@ def result_files(config: dict) -> list[str]:
         exts = ("png", "pdf") if name.startswith("figure") else ("csv", "md")
         out += [f"{res}/{name}.{x}" for x in exts]
     return out
+
+
+# -- Table 1 (config key `table1`) ----------------------------------------------------------------
+
+def table1_inputs(config: dict) -> list[str]:
+    """The metrics.json of every Table 1 run (the BM25 rows' too), in table_runs order."""
+    return [f"{run.path(config['results_dir'])}/metrics.json" for run in table_runs(config)]
+
+
+def table1_layout(config: dict) -> dict:
+    """Table 1's ``--layout``: the ``table1`` block (columns, rows) plus the seeds averaged over,
+    the results folder the runs live in and whether to print the paper's values beside ours."""
+    return {**config["table1"], "seeds": config["seeds"], "results": config["results_dir"],
+            "compare_to_paper": config["report"]["compare_to_paper"]}
+
+
+def experiment_names(config: dict, prefix: str) -> list[str]:
+    """The experiments named ``{prefix}N`` ("table" or "figure"), in config order: the names the
+    table and the figure rule build."""
+    return [n for n in config.get("experiments", {}) if n.startswith(prefix)]
+
+
+def alternatives(names) -> str:
+    """A regex (a wildcard constraint) matching exactly these names; nothing when there are none."""
+    import re
+
+    return "|".join(map(re.escape, names)) if names else "(?!x)x"
+
+
+# -- Config checks: what the JSON schema cannot say ---------------------------------------------
+# Names in one block that must name an entry of another. common.smk runs check_config right
+# after the schema, so that a slip fails the dry run naming its key, not a job hours later.
+
+def check_config(config: dict) -> None:
+    """Raise InputError naming the config key whose reference to another entry is broken."""
+    _check_encoders(config)
+    _check_table(config, "table1")
+    for name, e in config.get("experiments", {}).items():
+        _check_experiment(config, name, e)
+    for ds in sorted(config["datasets"]):
+        t = config["datasets"][ds]["teacher"]
+        if t["source"] == "ca" and (t.get("encoder") not in config["encoders"]
+                                    or t.get("variant") not in config["losses"]):
+            raise _error(f"config key datasets.{ds}.teacher: a CA teacher needs a known encoder and variant")
+
+
+def _error(message: str) -> Exception:
+    # The project's error for bad input (a ValueError), shown as one line naming the key.
+    from dualrank.data.io import InputError
+
+    return InputError(message)
+
+
+def _check_encoders(config: dict) -> None:
+    for name, spec in config["encoders"].items():
+        given = [k for k in ("hf_id", "path", "init") if spec.get(k) is not None]
+        if len(given) != 1:
+            raise _error(f"config key encoders.{name}: give exactly one of hf_id, path, init (got {given})")
+
+
+def _check_table(config: dict, table: str) -> None:
+    for row in config[table]["rows"]:
+        if row["arch"] == "bm25":
+            continue
+        if row["encoder"] not in config["encoders"]:
+            raise _error(f"config key {table}.rows '{row['name']}': unknown encoder {row['encoder']!r}")
+        if row["loss"] not in config["losses"]:
+            raise _error(f"config key {table}.rows '{row['name']}': unknown loss {row['loss']!r}")
+    for col in config[table]["columns"]:
+        ds = config["datasets"].get(col["dataset"])
+        if ds is None or col["evaluation"] not in ds["evaluations"]:
+            raise _error(f"config key {table}.columns '{col['name']}': no evaluation "
+                         f"{col['evaluation']!r} in datasets.{col['dataset']}")
+
+
+def _check_experiment(config: dict, name: str, e: dict) -> None:
+    where = f"experiments.{name}"
+    if e["dataset"] not in config["datasets"]:
+        raise _error(f"config key {where}.dataset: unknown dataset {e['dataset']!r}")
+    for ev in e["evaluations"]:
+        if ev not in config["datasets"][e["dataset"]]["evaluations"]:
+            raise _error(f"config key {where}.evaluations: no evaluation {ev!r} in datasets.{e['dataset']}")
+    runs = e.get("rows", []) + [{**m, "encoder": m.get("encoder", enc)}
+                                for enc in e.get("encoders", []) for m in e.get("methods", {}).values()]
+    for r in runs:
+        if r["encoder"] not in config["encoders"]:
+            raise _error(f"config key {where}: unknown encoder {r['encoder']!r}")
+        if r["loss"] not in config["losses"]:
+            raise _error(f"config key {where}: unknown loss variant {r['loss']!r}")

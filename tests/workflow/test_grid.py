@@ -2,9 +2,11 @@
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 from dualrank import grid
+from dualrank.data.io import InputError
 from dualrank.grid import Run
 from dualrank.losses import LOSSES
 
@@ -157,3 +159,118 @@ def test_schema_checks_the_new_training_keys_everywhere():
         node[where[-1]] = {**node.get(where[-1], {}), **bad}
         with pytest.raises(jsonschema.ValidationError):
             validate(c)
+
+
+# -- Table 1's layout and inputs, the result names, the config checks ----------------------------
+
+def test_table1_layout_and_inputs_come_from_the_config():
+    c = config()
+    layout = grid.table1_layout(c)
+    assert list(layout) == ["columns", "rows", "seeds", "results", "compare_to_paper"]
+    assert layout["rows"] == c["table1"]["rows"] and layout["columns"] == c["table1"]["columns"]
+    assert (layout["seeds"], layout["results"], layout["compare_to_paper"]) == ([0, 1, 2], "results", True)
+    inputs = grid.table1_inputs({**c, "results_dir": "out"})
+    assert len(inputs) == 2 + 7 * 2 * 3 and all(p.endswith("/metrics.json") for p in inputs)
+    assert inputs[:3] == ["out/runs/msmarco/bm25/metrics.json", "out/runs/nq/bm25/metrics.json",
+                          "out/runs/msmarco/ca-bert-base/one_hot/seed0/metrics.json"]
+
+
+def test_experiment_names_split_tables_from_figures_in_config_order():
+    c = config()
+    assert grid.experiment_names(c, "table") == [f"table{i}" for i in range(2, 13)]
+    figures = grid.experiment_names(c, "figure")
+    assert sorted(figures) == [f"figure{i}" for i in range(1, 9)] and figures[:3] == ["figure1", "figure3", "figure2"]
+    assert grid.experiment_names({k: v for k, v in c.items() if k != "experiments"}, "table") == []
+
+
+def test_alternatives_match_exactly_the_names():
+    import re
+
+    pattern = grid.alternatives(["msmarco", "a.b"])
+    assert re.fullmatch(pattern, "a.b") and re.fullmatch(pattern, "msmarco")
+    assert not re.fullmatch(pattern, "axb") and not re.fullmatch(pattern, "msmarco2")
+    assert not re.fullmatch(grid.alternatives([]), "") and not re.fullmatch(grid.alternatives([]), "x")
+
+
+def small() -> dict:
+    """A config with every cross-reference check_config follows, all of them valid."""
+    ev = {"dev": {"mode": "rerank", "rel_level": 1, "depth": 10}}
+    return {
+        "encoders": {"tiny": {"init": {"layers": 2, "hidden": 32}}, "base": {"hf_id": "bert-base-uncased"},
+                     "local": {"path": "models/x", "hf_id": None}},
+        "losses": {"one_hot": {"loss": "one_hot", "k": 2}, "m3se": {"loss": "m3se", "k": 2}},
+        "datasets": {"msmarco": {"teacher": {"source": "published"}, "evaluations": dict(ev)},
+                     "nq": {"teacher": {"source": "ca", "encoder": "base", "variant": "one_hot", "seed": 0},
+                            "evaluations": dict(ev)}},
+        "table1": {"columns": [{"name": "NQ", "dataset": "nq", "evaluation": "dev"}],
+                   "rows": [{"name": "BM25", "arch": "bm25"},
+                            {"name": "M3SE", "arch": "de", "encoder": "tiny", "loss": "m3se"}]},
+        "experiments": {
+            "table4": {"kind": "metrics", "dataset": "msmarco", "evaluations": ["dev"], "encoders": ["tiny"],
+                       "methods": {"CA": {"arch": "ca", "loss": "one_hot"},
+                                   "DE": {"arch": "de", "loss": "m3se", "encoder": "base"}}},
+            "table7": {"kind": "metrics", "dataset": "nq", "evaluations": ["dev"],
+                       "rows": [{"name": "CA", "arch": "ca", "encoder": "local", "loss": "one_hot"}]}},
+    }
+
+
+def test_check_config_passes_the_real_the_demo_and_a_small_config():
+    grid.check_config(config())
+    grid.check_config(merged(config(), yaml.safe_load((ROOT / "workflow/presets/demo.yaml").read_text())))
+    grid.check_config(small())
+    c = small()
+    del c["experiments"]                                    # experiments are optional
+    grid.check_config(c)
+
+
+def _set(*keys, value):
+    """A change to small(): the value at the path of keys (int keys index lists)."""
+    def change(c):
+        node = c
+        for k in keys[:-1]:
+            node = node[k]
+        node[keys[-1]] = value
+    return change
+
+
+BROKEN = {
+    "encoder with two sources": (_set("encoders", "tiny", "hf_id", value="bert-base-uncased"),
+                                 r"encoders\.tiny: give exactly one of hf_id, path, init \(got \['hf_id', 'init'\]\)"),
+    "encoder with no source": (_set("encoders", "local", "path", value=None),
+                               r"encoders\.local: give exactly one of hf_id, path, init \(got \[\]\)"),
+    "table1 row encoder": (_set("table1", "rows", 1, "encoder", value="huge"),
+                           r"table1\.rows 'M3SE': unknown encoder 'huge'"),
+    "table1 row loss": (_set("table1", "rows", 1, "loss", value="kl"), r"table1\.rows 'M3SE': unknown loss 'kl'"),
+    "table1 column evaluation": (_set("table1", "columns", 0, "evaluation", value="test"),
+                                 r"table1\.columns 'NQ': no evaluation 'test' in datasets\.nq"),
+    "table1 column dataset": (_set("table1", "columns", 0, "dataset", value="trec"),
+                              r"table1\.columns 'NQ': no evaluation 'dev' in datasets\.trec"),
+    "experiment dataset": (_set("experiments", "table4", "dataset", value="trec"),
+                           r"experiments\.table4\.dataset: unknown dataset 'trec'"),
+    "experiment evaluation": (_set("experiments", "table7", "evaluations", value=["dev", "dl19"]),
+                              r"experiments\.table7\.evaluations: no evaluation 'dl19' in datasets\.nq"),
+    "experiment encoders": (_set("experiments", "table4", "encoders", value=["tiny", "huge"]),
+                            r"experiments\.table4: unknown encoder 'huge'"),
+    "experiment method encoder": (_set("experiments", "table4", "methods", "DE", "encoder", value="huge"),
+                                  r"experiments\.table4: unknown encoder 'huge'"),
+    "experiment row encoder": (_set("experiments", "table7", "rows", 0, "encoder", value="huge"),
+                               r"experiments\.table7: unknown encoder 'huge'"),
+    "experiment method loss": (_set("experiments", "table4", "methods", "CA", "loss", value="kl"),
+                               r"experiments\.table4: unknown loss variant 'kl'"),
+    "experiment row loss": (_set("experiments", "table7", "rows", 0, "loss", value="kl"),
+                            r"experiments\.table7: unknown loss variant 'kl'"),
+    "CA teacher encoder": (_set("datasets", "nq", "teacher", "encoder", value="huge"),
+                           r"datasets\.nq\.teacher: a CA teacher needs a known encoder and variant"),
+    "CA teacher variant": (_set("datasets", "nq", "teacher", "variant", value="kl"),
+                           r"datasets\.nq\.teacher: a CA teacher needs a known encoder and variant"),
+}
+
+
+@pytest.mark.parametrize("case", BROKEN)
+def test_check_config_names_the_broken_key(case):
+    change, message = BROKEN[case]
+    c = small()
+    change(c)
+    # InputError is a ValueError, what common.smk raised before.
+    with pytest.raises(InputError, match=f"^config key {message}$"):
+        grid.check_config(c)

@@ -1,8 +1,7 @@
-# Input functions and paths shared by the rules. The grid logic lives in dualrank.grid
-# (unit-tested, no torch import) so that a dry run of the paper grid stays fast.
+# Input functions and paths shared by the rules. The grid logic (the config checks too) lives in
+# dualrank.grid (unit-tested, no torch import) so that a dry run of the paper grid stays fast.
 import json
 import os
-import re
 
 from dualrank import grid
 from dualrank.grid import Run
@@ -13,55 +12,16 @@ RUN = "{dataset}/{arch}-{encoder}/{loss}/seed{seed}"
 DATASETS = sorted(config["datasets"])
 
 
-def _alternatives(names):
-    # A regex matching exactly these names (or nothing when the list is empty).
-    return "|".join(map(re.escape, names)) if names else "(?!x)x"
+# A wildcard constraint matching exactly these names.
+_alternatives = grid.alternatives
 
 
 def datasets_with(key, *values):
     return _alternatives([d for d in DATASETS if config["datasets"][d][key] in values])
 
 
-def check_config():
-    """What the JSON schema cannot say, said with the offending key."""
-    for name, spec in config["encoders"].items():
-        given = [k for k in ("hf_id", "path", "init") if spec.get(k) is not None]
-        if len(given) != 1:
-            raise ValueError(f"config key encoders.{name}: give exactly one of hf_id, path, init (got {given})")
-    for table in ("table1",):
-        for row in config[table]["rows"]:
-            if row["arch"] == "bm25":
-                continue
-            if row["encoder"] not in config["encoders"]:
-                raise ValueError(f"config key {table}.rows '{row['name']}': unknown encoder {row['encoder']!r}")
-            if row["loss"] not in config["losses"]:
-                raise ValueError(f"config key {table}.rows '{row['name']}': unknown loss {row['loss']!r}")
-        for col in config[table]["columns"]:
-            ds = config["datasets"].get(col["dataset"])
-            if ds is None or col["evaluation"] not in ds["evaluations"]:
-                raise ValueError(f"config key {table}.columns '{col['name']}': no evaluation "
-                                 f"{col['evaluation']!r} in datasets.{col['dataset']}")
-    for name, e in config.get("experiments", {}).items():
-        where = f"experiments.{name}"
-        if e["dataset"] not in config["datasets"]:
-            raise ValueError(f"config key {where}.dataset: unknown dataset {e['dataset']!r}")
-        for ev in e["evaluations"]:
-            if ev not in config["datasets"][e["dataset"]]["evaluations"]:
-                raise ValueError(f"config key {where}.evaluations: no evaluation {ev!r} in datasets.{e['dataset']}")
-        runs = e.get("rows", []) + [{**m, "encoder": m.get("encoder", enc)}
-                                    for enc in e.get("encoders", []) for m in e.get("methods", {}).values()]
-        for r in runs:
-            if r["encoder"] not in config["encoders"]:
-                raise ValueError(f"config key {where}: unknown encoder {r['encoder']!r}")
-            if r["loss"] not in config["losses"]:
-                raise ValueError(f"config key {where}: unknown loss variant {r['loss']!r}")
-    for ds in DATASETS:
-        t = config["datasets"][ds]["teacher"]
-        if t["source"] == "ca" and (t.get("encoder") not in config["encoders"] or t.get("variant") not in config["losses"]):
-            raise ValueError(f"config key datasets.{ds}.teacher: a CA teacher needs a known encoder and variant")
-
-
-check_config()
+# What the schema cannot say: names that must name another entry (dualrank.grid.check_config).
+grid.check_config(config)
 
 
 def run_of(w):
@@ -80,8 +40,8 @@ def runtime(kind):
 
 
 # Rules that may use GPUs (train, index, evaluate, teacher_score) run their command through
-# `python -m dualrank.cli.gpu --gpus {resources.gpu} --`: it gives the job exactly the devices its
-# gpu resource counts (CUDA_VISIBLE_DEVICES), none when it asks for none.
+# `dualrank gpu --gpus {resources.gpu} --`: it gives the job exactly the devices its gpu resource
+# counts (CUDA_VISIBLE_DEVICES), none when it asks for none.
 
 
 def tokenizer_dir(dataset, encoder):
@@ -118,6 +78,8 @@ RETRIEVAL_RUNS = grid.retrieval_runs(config)
 
 def eval_run(w):
     return run_of(w) if hasattr(w, "arch") else None
+
+
 def train_execution(w):
     return grid.train_execution(config, w.dataset)
 
@@ -148,10 +110,6 @@ def evaluate_inputs(w):
 
 def teacher_model(w):
     return os.path.join(grid.teacher_run(config, w.dataset).path(RESULTS), "model")
-
-
-def table_metrics(table):
-    return [os.path.join(r.path(RESULTS), "metrics.json") for r in grid.table_runs(config, table)]
 
 
 def contract_files(ds, splits, extra=()):
@@ -193,9 +151,8 @@ def url_of(w):
 
 
 # Tables 2-12 and Figures 1-8 (config `experiments`).
-EXPERIMENTS = list(config.get("experiments", {}))
-TABLES = [n for n in EXPERIMENTS if n.startswith("table")]
-FIGURES = [n for n in EXPERIMENTS if n.startswith("figure")]
+TABLES = grid.experiment_names(config, "table")
+FIGURES = grid.experiment_names(config, "figure")
 
 
 def experiment_layout(w):

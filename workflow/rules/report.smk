@@ -3,13 +3,12 @@
 
 rule table1:
     input:
-        table_metrics("table1"),
+        grid.table1_inputs(config),
     output:
         csv=report(f"{RESULTS}/table1.csv", caption="../report/table1.rst", category="Tables"),
         md=f"{RESULTS}/table1.md",
     params:
-        layout=lambda w: json.dumps({**config["table1"], "seeds": config["seeds"],
-                                     "results": RESULTS, "compare_to_paper": config["report"]["compare_to_paper"]}),
+        layout=json.dumps(grid.table1_layout(config)),
     log:
         "logs/report/table1.log",
     benchmark:
