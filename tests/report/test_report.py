@@ -251,11 +251,14 @@ def test_cli_is_deterministic_and_errors_clearly(tree, tmp_path):
     files = []
     for i in range(2):
         png, pdf = tmp_path / f"a{i}.png", tmp_path / f"a{i}.pdf"
-        subprocess.run([sys.executable, "-m", "dualrank.report.render", "--layout", lay, "--png", str(png),
+        subprocess.run([sys.executable, "-m", "dualrank.cli", "render", "--layout", lay, "--png", str(png),
                         "--pdf", str(pdf)], check=True, env=env)
         files.append((png.read_bytes(), pdf.read_bytes()))
     assert files[0] == files[1]
     bad = json.dumps(layout(tree, "figure9", "histogram", cs))
-    r = subprocess.run([sys.executable, "-m", "dualrank.report.render", "--layout", bad, "--png", "x.png",
+    r = subprocess.run([sys.executable, "-m", "dualrank.cli", "render", "--layout", bad, "--png", "x.png",
                         "--pdf", "x.pdf"], env=env, capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 2 and "unknown kind 'histogram'" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "dualrank.cli.render", "--layout", "{", "--png", "x.png",
+                        "--pdf", "x.pdf"], env=env, capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 2 and "--layout: not JSON" in r.stderr

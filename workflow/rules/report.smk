@@ -16,7 +16,7 @@ rule table1:
     conda:
         "../../envs/dualrank.yaml"
     shell:
-        "python -m dualrank.report.table1 --layout {params.layout:q} --csv {output.csv:q} "
+        "dualrank table1 --layout {params.layout:q} --csv {output.csv:q} "
         "--md {output.md:q} 2> {log:q}"
 
 
@@ -40,7 +40,7 @@ rule table:
     conda:
         "../../envs/dualrank.yaml"
     shell:
-        "python -m dualrank.report.render --layout {params.layout:q} --csv {output.csv:q} "
+        "dualrank render --layout {params.layout:q} --csv {output.csv:q} "
         "--md {output.md:q} 2> {log:q}"
 
 
@@ -62,7 +62,7 @@ rule figure:
     conda:
         "../../envs/dualrank.yaml"
     shell:
-        "python -m dualrank.report.render --layout {params.layout:q} --png {output.png:q} "
+        "dualrank render --layout {params.layout:q} --png {output.png:q} "
         "--pdf {output.pdf:q} 2> {log:q}"
 
 

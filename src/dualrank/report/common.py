@@ -1,5 +1,5 @@
-"""What every renderer shares: the layout, the run files it reads, the paper's values, atomic
-writes. A layout (the ``--layout`` JSON built by the report rule from config.yaml) is::
+"""What every renderer shares: the layout, the run files it reads, the paper's values. A layout
+(the ``--layout`` JSON, :func:`dualrank.grid.experiment_layout` of config.yaml) is::
 
     {"name": "table4", "kind": "metrics", "title": str, "dataset": "msmarco",
      "data_dir": "data/msmarco", "compare_to_paper": bool, "evaluations": ["dev", "dl19"],
@@ -13,7 +13,6 @@ One cell per run; a row is the cells sharing ``row`` (its seeds), in first-appea
 from __future__ import annotations
 
 import json
-import os
 from importlib import resources
 from pathlib import Path
 
@@ -22,11 +21,18 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dualrank.data import contracts
 from dualrank.data.io import InputError
 
 LAYOUT_KEYS = ("name", "kind", "cells")
 CELL_KEYS = ("row", "dir")
+
+
+def parse_layout(text: str) -> dict:
+    """The ``--layout`` JSON of a report command."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputError(f"--layout: not JSON (column {e.colno}): {e.msg}") from e
 
 
 def check_layout(layout: dict) -> dict:
@@ -122,12 +128,6 @@ def check_paper_rows(layout: dict, known: dict[tuple[str, str], float]) -> None:
         if row not in names:
             raise InputError(f"layout {layout['name']!r}: row {row!r} has no value in the paper "
                              f"(src/dualrank/report/reference/paper.csv rows: {names})")
-
-
-def write_text(path: str | os.PathLike, text: str) -> None:
-    p, tmp = contracts.atomic_path(path)
-    tmp.write_text(text)
-    os.replace(tmp, p)
 
 
 def truncate(text: str, n: int) -> str:

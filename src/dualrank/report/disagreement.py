@@ -17,7 +17,7 @@ import pandas as pd
 
 from dualrank.data import contracts
 from dualrank.retrieval import metrics
-from dualrank.data.io import InputError
+from dualrank.data.io import InputError, write_text
 from dualrank.report import common, examples, scores
 
 
@@ -71,8 +71,8 @@ def render(layout: dict, csv: str, md: str) -> pd.DataFrame:
     out.insert(1, "query", out["query_id"].map(qtext))
     for m in names:
         out.insert(out.columns.get_loc(f"{m} grade") + 1, f"{m} passage", out[f"{m} doc_id"].map(ptext))
-    common.write_text(csv, out.to_csv(index=False, float_format="%.4f"))
-    common.write_text(md, markdown(layout, out, d, names, better, (ev, rel, top, n)))
+    write_text(csv, out.to_csv(index=False, float_format="%.4f"))
+    write_text(md, markdown(layout, out, d, names, better, (ev, rel, top, n)))
     return out
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from dualrank.data import contracts
-from dualrank.data.io import InputError
+from dualrank.data.io import InputError, write_text
 from dualrank.report import common, scores
 from dualrank.report.figures import palette, plt, save, style
 
@@ -88,7 +88,7 @@ def finish(fig, layout: dict, png: str, pdf: str, csv: str | None, stats: list[d
     save(fig, png, pdf)
     out = pd.DataFrame(stats)
     if csv:
-        common.write_text(csv, out.to_csv(index=False, float_format="%.4f"))
+        write_text(csv, out.to_csv(index=False, float_format="%.4f"))
     return out
 
 

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dualrank.data import contracts
-from dualrank.data.io import InputError
+from dualrank.data.io import InputError, write_text
 from dualrank.report import common, scores
 
 
@@ -82,7 +82,7 @@ def discrepancy_table(layout: dict, csv: str, md: str) -> pd.DataFrame:
     d["query"], d["passage"] = d["query_id"].map(q), d["doc_id"].map(c)
     d = d.rename(columns={"score_low": f"{lo} score", "score_high": f"{hi} score",
                           "z_low": f"{lo} z", "z_high": f"{hi} z"})
-    common.write_text(csv, d.to_csv(index=False, float_format="%.4f"))
+    write_text(csv, d.to_csv(index=False, float_format="%.4f"))
     n = int(p.get("max_chars", 300))
     lines = [f"**{layout.get('title', layout['name'])}**", "",
              f"| # | Query | Passage | Label | {lo} score | {hi} score | {hi} z − {lo} z |", "|---" * 7 + "|"]
@@ -95,7 +95,7 @@ def discrepancy_table(layout: dict, csv: str, md: str) -> pd.DataFrame:
               f"the largest {hi} z − {lo} z ({hi} high, {lo} low) are shown"
               f"{', each query and each passage once' if distinct else ''}. "
               "Label: qrels grade (0: not judged relevant)."]
-    common.write_text(md, "\n".join(lines) + "\n")
+    write_text(md, "\n".join(lines) + "\n")
     return d
 
 

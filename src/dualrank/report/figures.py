@@ -16,7 +16,6 @@ per row, mean over seeds with a ± 1 std band.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -28,8 +27,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from dualrank.data import contracts  # noqa: E402
-from dualrank.data.io import InputError  # noqa: E402
+from dualrank.data.io import InputError, atomic_output, write_text  # noqa: E402
 from dualrank.report import common  # noqa: E402
 
 KNOWN = ("CA", "DE", "DIST")
@@ -54,9 +52,8 @@ def style() -> None:
 def save(fig, png: str, pdf: str) -> None:
     """Both formats, atomically; no timestamps, so the same data gives the same bytes."""
     for path, fmt, meta in ((png, "png", {"Software": None}), (pdf, "pdf", {"CreationDate": None})):
-        p, tmp = contracts.atomic_path(path)
-        fig.savefig(tmp, format=fmt, dpi=150, bbox_inches="tight", metadata=meta)
-        os.replace(tmp, p)
+        with atomic_output(path) as tmp:
+            fig.savefig(tmp, format=fmt, dpi=150, bbox_inches="tight", metadata=meta)
     plt.close(fig)
 
 
@@ -108,7 +105,7 @@ def embedding_size(layout: dict, png: str, pdf: str, csv: str | None = None) -> 
     fig.suptitle(layout.get("title", layout["name"]), fontsize="medium")
     save(fig, png, pdf)
     if csv:
-        common.write_text(csv, agg.to_csv(index=False, float_format="%.4f"))
+        write_text(csv, agg.to_csv(index=False, float_format="%.4f"))
     return agg
 
 
@@ -134,5 +131,5 @@ def learning_curve(layout: dict, png: str, pdf: str, csv: str | None = None) -> 
     agg = (df.groupby(["row", "set", "step"], sort=False)["value"]
            .agg(mean="mean", std=lambda v: float(np.std(v)), seeds="count").reset_index())
     if csv:
-        common.write_text(csv, agg.to_csv(index=False, float_format="%.4f"))
+        write_text(csv, agg.to_csv(index=False, float_format="%.4f"))
     return agg

@@ -1,27 +1,22 @@
 """Table 1: MRR@10 and nDCG@10 of every method on MS MARCO (re-rank, retrieval), TREC DL19 and
 NQ re-ranking, the mean (and std) over seeds, beside the paper's published values.
 
-    python -m dualrank.report.table1 --layout JSON --csv table1.csv --md table1.md
-
-``--layout`` is config.yaml's ``table1`` block plus ``seeds``, ``results`` and
-``compare_to_paper``. The paper's numbers are src/dualrank/report/reference/table1.csv.
+The layout (``dualrank table1 --layout``, built by :func:`dualrank.grid.table1_layout`) is
+config.yaml's ``table1`` block plus ``seeds``, ``results`` and ``compare_to_paper``. The paper's
+numbers are src/dualrank/report/reference/table1.csv.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from dualrank.data import contracts
-from dualrank.data.io import InputError
+from dualrank.data.io import InputError, write_text
 from dualrank.grid import Run
-from dualrank.cli.logs import entry_point
 
 METRICS = ("mrr@10", "ndcg@10")
 
@@ -85,26 +80,12 @@ def markdown(df: pd.DataFrame, compare: bool) -> str:
     return "\n".join(lines) + "\n\n" + note + "\n"
 
 
-def write_text(path: str, text: str) -> None:
-    p, tmp = contracts.atomic_path(path)
-    tmp.write_text(text)
-    os.replace(tmp, p)
-
-
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--layout", required=True)
-    p.add_argument("--csv", required=True)
-    p.add_argument("--md", required=True)
-    a = p.parse_args(argv)
-    layout = json.loads(a.layout)
+def render(layout: dict, csv: str, md: str) -> pd.DataFrame:
+    """Table 1 of ``layout`` to ``csv`` (one line per row, column and metric) and ``md``."""
     df = collect(layout)
     compare = layout.get("compare_to_paper", False)
     if compare:
         df = with_paper(df)
-    write_text(a.csv, df.to_csv(index=False, float_format="%.4f"))
-    write_text(a.md, markdown(df, compare))
-
-
-if __name__ == "__main__":
-    entry_point(main)()
+    write_text(csv, df.to_csv(index=False, float_format="%.4f"))
+    write_text(md, markdown(df, compare))
+    return df

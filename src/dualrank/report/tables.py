@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from dualrank.data.io import write_text
 from dualrank.report import common
 
 METRIC_NAMES = {"mrr@10": "MRR@10", "ndcg@10": "nDCG@10"}
@@ -92,6 +93,6 @@ def render(layout: dict, csv: str, md: str) -> pd.DataFrame:
     compare = bool(layout.get("compare_to_paper"))
     if compare:
         df = with_paper(df, layout)
-    common.write_text(csv, df.to_csv(index=False, float_format="%.4f"))
-    common.write_text(md, markdown(df, layout, compare))
+    write_text(csv, df.to_csv(index=False, float_format="%.4f"))
+    write_text(md, markdown(df, layout, compare))
     return df
