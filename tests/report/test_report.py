@@ -139,14 +139,18 @@ def test_train_column_and_table2(tree, tmp_path):
         "| Model | CA train MRR@10 | DE train MRR@10 | CA dev MRR@10 | DE dev MRR@10 |")
 
 
-def test_preset_fills_kind_and_params(tree, tmp_path):
-    lay = layout(tree, "table9", None, cells(tree, "Baseline DE", "ca"), compare=True, evaluations=["dev", "dl19"])
-    del lay["kind"]
+def test_preset_fills_params_and_the_kind_is_the_layouts(tree, tmp_path):
+    lay = layout(tree, "table9", "metrics", cells(tree, "Baseline DE", "ca"), compare=True,
+                 evaluations=["dev", "dl19"])
     out = outputs(tmp_path, "t9")
     df = render(lay, **out).set_index("column")
     assert df.index.tolist() == ["train mrr@10", "dev mrr@10"]        # preset columns, not the evaluations
     assert df.loc["train mrr@10", "paper"] == pytest.approx(0.619)
     assert "| Strategy | train MRR@10 | dev MRR@10 |" in Path(out["md"]).read_text()
+    # config.yaml requires `kind` (the schema), so the presets give none.
+    del lay["kind"]
+    with pytest.raises(InputError, match=r"missing key\(s\) \['kind'\]"):
+        render(lay, **out)
 
 
 def test_discrepancy_table(tree, tmp_path):

@@ -1,5 +1,5 @@
-"""Each paper result's renderer kind and params, so that a layout needs only its name and cells
-(config.yaml may still give ``kind`` or ``params`` keys; they override these key by key).
+"""Each paper result's default renderer params (config.yaml's ``experiments.<name>.params``
+override them key by key). The renderer ``kind`` is config.yaml's own (a required key).
 
 Row names a layout must use for the paper's values to be found (src/dualrank/report/reference/paper.csv):
 
@@ -22,33 +22,29 @@ from __future__ import annotations
 TRAIN_DEV = [{"evaluation": "train", "metric": "mrr@10"}, {"evaluation": "dev", "metric": "mrr@10"}]
 PAIR = ["Margin MSE", "Softmax CE"]
 
-PRESETS: dict[str, dict] = {
-    "table2": {"kind": "table2", "params": {"row_header": "Model", "sets": ["train", "dev"]}},
-    "table3": {"kind": "discrepancy", "params": {"low": "CA", "high": "DE", "top": 10}},
-    "table4": {"kind": "metrics", "params": {"row_header": "Model / supervision / loss"}},
-    "table5": {"kind": "metrics", "params": {"row_header": "Model / supervision / loss"}},
-    "table6": {"kind": "metrics", "params": {"row_header": "# of documents, loss"}},
-    "table7": {"kind": "metrics", "params": {"row_header": "Model"}},
-    "table8": {"kind": "metrics", "params": {"row_header": "Smoothing α", "columns": TRAIN_DEV}},
-    "table9": {"kind": "metrics", "params": {"row_header": "Strategy", "columns": TRAIN_DEV}},
-    "table10": {"kind": "disagreement", "params": {"models": PAIR, "better": "Margin MSE", "evaluation": "dl19"}},
-    "table11": {"kind": "disagreement", "params": {"models": PAIR, "better": "Softmax CE", "evaluation": "dl19"}},
-    "table12": {"kind": "metrics", "params": {"row_header": "Supervision / loss",
-                                              "columns": [{"evaluation": "dev", "metric": "mrr@10"}]}},
-    "figure1": {"kind": "embedding_size", "params": {"sets": ["train", "dev"]}},
-    "figure2": {"kind": "score_distributions", "params": {"density": ["CA", "DE"], "margins": ["CA", "DE", "DIST"]}},
-    "figure3": {"kind": "embedding_size", "params": {"sets": ["train", "dev"]}},
-    "figure4": {"kind": "learning_curve", "params": {}},
-    "figure5": {"kind": "score_distributions", "params": {"source": "train", "density": ["CA", "DE"]}},
-    "figure6": {"kind": "score_distributions", "params": {"density": ["CA", "DE"], "centre": False}},
-    "figure7": {"kind": "snapshots", "params": {}},
-    "figure8": {"kind": "score_distributions", "params": {"density": [], "margins": ["CA", "DE", "DIST"]}},
+PARAMS: dict[str, dict] = {
+    "table2": {"row_header": "Model", "sets": ["train", "dev"]},
+    "table3": {"low": "CA", "high": "DE", "top": 10},
+    "table4": {"row_header": "Model / supervision / loss"},
+    "table5": {"row_header": "Model / supervision / loss"},
+    "table6": {"row_header": "# of documents, loss"},
+    "table7": {"row_header": "Model"},
+    "table8": {"row_header": "Smoothing α", "columns": TRAIN_DEV},
+    "table9": {"row_header": "Strategy", "columns": TRAIN_DEV},
+    "table10": {"models": PAIR, "better": "Margin MSE", "evaluation": "dl19"},
+    "table11": {"models": PAIR, "better": "Softmax CE", "evaluation": "dl19"},
+    "table12": {"row_header": "Supervision / loss", "columns": [{"evaluation": "dev", "metric": "mrr@10"}]},
+    "figure1": {"sets": ["train", "dev"]},
+    "figure2": {"density": ["CA", "DE"], "margins": ["CA", "DE", "DIST"]},
+    "figure3": {"sets": ["train", "dev"]},
+    "figure4": {},
+    "figure5": {"source": "train", "density": ["CA", "DE"]},
+    "figure6": {"density": ["CA", "DE"], "centre": False},
+    "figure7": {},
+    "figure8": {"density": [], "margins": ["CA", "DE", "DIST"]},
 }
 
 
 def apply(layout: dict) -> dict:
-    """The layout with its result's preset filled in under what it gives itself."""
-    preset = PRESETS.get(layout.get("name"), {})
-    out = {**preset, **layout}
-    out["params"] = {**preset.get("params", {}), **(layout.get("params") or {})}
-    return out
+    """The layout with its result's default params filled in under those it gives itself."""
+    return {**layout, "params": {**PARAMS.get(layout.get("name"), {}), **(layout.get("params") or {})}}
