@@ -19,36 +19,23 @@ import argparse
 from dataclasses import fields
 
 from dualrank.cli.logs import entry_point
+from dualrank.data import prepare
 
-_MSMARCO_HELP = {
-    "collection": "collection.tsv (pid<TAB>text)",
-    "queries-train": "queries.train.tsv",
-    "queries-dev": "queries.dev.small.tsv (only the queries judged in --qrels-dev are kept)",
-    "qrels-dev": "qrels.dev.small.tsv",
-    "top1000-dev": "top1000.dev (qid<TAB>pid<TAB>query<TAB>passage): the official candidates",
-    "queries-dl19": "msmarco-test2019-queries.tsv(.gz) (only the judged queries are kept)",
-    "qrels-dl19": "2019qrels-pass.txt (graded TREC qrels)",
-    "top1000-dl19": "msmarco-passagetest2019-top1000.tsv(.gz): the official candidates",
-    "out-dir": "directory of the contract tables",
-}
-_NQ_HELP = {
-    "passages": "DPR psgs_w100.tsv(.gz) (header id<TAB>text<TAB>title)",
-    "train": "DPR biencoder-nq-train.json(.gz)",
-    "dev": "DPR biencoder-nq-dev.json(.gz)",
-    "out-dir": "directory of the contract tables",
-}
+
+def _add_files(p: argparse.ArgumentParser, files) -> None:
+    """A required flag per field of the dataclass ``files`` (--queries-dev for queries_dev)."""
+    for f in fields(files):
+        p.add_argument("--" + f.name.replace("_", "-"), required=True, help=f.metadata["help"])
+    p.add_argument("--out-dir", required=True, help="directory of the contract tables")
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="dualrank prepare", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="dataset", required=True)
-    m = sub.add_parser("msmarco", help="MS MARCO passage: dev-small and TREC DL 2019")
-    for name, text in _MSMARCO_HELP.items():
-        m.add_argument(f"--{name}", required=True, help=text)
+    _add_files(sub.add_parser("msmarco", help="MS MARCO passage: dev-small and TREC DL 2019"), prepare.MsmarcoFiles)
     n = sub.add_parser("nq", help="Natural Questions as DPR ships it")
-    for name, text in _NQ_HELP.items():
-        n.add_argument(f"--{name}", required=True, help=text)
+    _add_files(n, prepare.NqFiles)
     n.add_argument("--hard-negatives", type=int, default=19,
                    help="BM25 hard negatives kept per training question (Appendix B: 19; default 19)")
     return p
@@ -56,14 +43,12 @@ def parser() -> argparse.ArgumentParser:
 
 @entry_point
 def main(argv: list[str] | None = None) -> None:
-    from dualrank.data import prepare
-
     a = parser().parse_args(argv)
+    kind = prepare.MsmarcoFiles if a.dataset == "msmarco" else prepare.NqFiles
+    files = kind(**{f.name: getattr(a, f.name) for f in fields(kind)})
     if a.dataset == "msmarco":
-        files = prepare.MsmarcoFiles(**{f.name: getattr(a, f.name) for f in fields(prepare.MsmarcoFiles)})
         prepare.msmarco(files, a.out_dir)
     else:
-        files = prepare.NqFiles(**{f.name: getattr(a, f.name) for f in fields(prepare.NqFiles)})
         prepare.nq(files, a.out_dir, a.hard_negatives)
 
 

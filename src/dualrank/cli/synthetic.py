@@ -14,35 +14,19 @@ import argparse
 import logging
 
 from dualrank.cli.logs import entry_point
-
-#: What each size flag sets (the defaults are dualrank.data.synthetic.DEFAULTS).
-_SIZE_HELP = {
-    "n_entities": "entities (40%% people, 30%% towns, the rest companies)",
-    "n_attributes": "attribute types kept (the first ones, taken in turn from each kind)",
-    "facts_per_entity": "facts per entity (at most its kind's attribute types)",
-    "n_train": "training queries",
-    "n_valid": "valid queries",
-    "n_dev": "dev queries",
-    "n_dl19": "dl19 queries (msmarco only)",
-    "indirect_rate": "fraction of facts with a second, indirect passage",
-    "distractor_rate": "rate of distractor sentences in a passage",
-    "general_per_entity": "general passages per entity, stating no fact (1-3)",
-}
-
+from dualrank.data import synthetic
 
 def parser() -> argparse.ArgumentParser:
-    from dualrank.data.synthetic import DEFAULTS, FLAVOURS
-
     ap = argparse.ArgumentParser(prog="dualrank synthetic", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--flavour", choices=sorted(FLAVOURS), default="msmarco",
+    ap.add_argument("--flavour", choices=sorted(synthetic.FLAVOURS), default="msmarco",
                     help="msmarco (keyword and question queries, with dl19) or nq (questions, titled "
                          "passages) (default: msmarco)")
     ap.add_argument("--seed", type=int, default=0, help="the seed of every random draw (default: 0)")
     ap.add_argument("--out-dir", required=True, help="directory of the tables")
-    for k, v in DEFAULTS.items():
-        ap.add_argument("--" + k.replace("_", "-"), type=type(v), default=v,
-                        help=f"{_SIZE_HELP[k]} (default: {v})")
+    for name, (default, meaning) in synthetic.SIZES.items():
+        ap.add_argument("--" + name.replace("_", "-"), type=type(default), default=default,
+                        help=f"{meaning} (default: {default})")
     ap.add_argument("--with-meta", action="store_true",
                     help="also write meta-passages.parquet and meta-queries.parquet (analyses)")
     return ap
@@ -50,8 +34,6 @@ def parser() -> argparse.ArgumentParser:
 
 @entry_point
 def main(argv: list[str] | None = None) -> None:
-    from dualrank.data import synthetic
-
     args = parser().parse_args(argv)
     sizes = {k: getattr(args, k) for k in synthetic.DEFAULTS}
     tables = synthetic.generate(args.flavour, args.seed, with_meta=args.with_meta, **sizes)

@@ -14,7 +14,7 @@ The command line is ``dualrank prepare msmarco|nq`` (:mod:`dualrank.cli.prepare`
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -30,27 +30,32 @@ from dualrank.data.formats.trec import read_qrels
 log = logging.getLogger("dualrank.prepare")
 
 
+def _file(what: str):
+    # The help of the command-line flag that gives the file (dualrank prepare).
+    return field(metadata={"help": what})
+
+
 @dataclass(frozen=True)
 class MsmarcoFiles:
     """The upstream MS MARCO files (downloaded, archive members extracted)."""
 
-    collection: str | Path
-    queries_train: str | Path
-    queries_dev: str | Path
-    qrels_dev: str | Path
-    top1000_dev: str | Path
-    queries_dl19: str | Path
-    qrels_dl19: str | Path
-    top1000_dl19: str | Path
+    collection: str | Path = _file("collection.tsv (pid<TAB>text)")
+    queries_train: str | Path = _file("queries.train.tsv")
+    queries_dev: str | Path = _file("queries.dev.small.tsv (only the queries judged in --qrels-dev are kept)")
+    qrels_dev: str | Path = _file("qrels.dev.small.tsv")
+    top1000_dev: str | Path = _file("top1000.dev (qid<TAB>pid<TAB>query<TAB>passage): the official candidates")
+    queries_dl19: str | Path = _file("msmarco-test2019-queries.tsv(.gz) (only the judged queries are kept)")
+    qrels_dl19: str | Path = _file("2019qrels-pass.txt (graded TREC qrels)")
+    top1000_dl19: str | Path = _file("msmarco-passagetest2019-top1000.tsv(.gz): the official candidates")
 
 
 @dataclass(frozen=True)
 class NqFiles:
     """The upstream DPR Natural Questions files."""
 
-    passages: str | Path
-    train: str | Path
-    dev: str | Path
+    passages: str | Path = _file("DPR psgs_w100.tsv(.gz) (header id<TAB>text<TAB>title)")
+    train: str | Path = _file("DPR biencoder-nq-train.json(.gz)")
+    dev: str | Path = _file("DPR biencoder-nq-dev.json(.gz)")
 
 
 def judged(queries: pd.DataFrame, qrels: pd.DataFrame, path) -> pd.DataFrame:

@@ -57,7 +57,7 @@ writes ``corpus.parquet``, ``queries-{split}.parquet`` and ``qrels-{split}.parqu
 and query (``meta-*.parquet``, not a contract) for analyses such as the Table 3 analogue.
 """
 
-from dualrank.data.synthetic.generate import DEFAULTS, FLAVOURS, generate, write, write_meta
+from dualrank.data.synthetic.generate import DEFAULTS, FLAVOURS, SIZES, generate, write, write_meta
 from dualrank.data.synthetic.passages import Passage
 from dualrank.data.synthetic.vocabulary import (
     ATTRIBUTE_BY_KEY,
@@ -70,5 +70,5 @@ from dualrank.data.synthetic.world import Entity
 
 __all__ = [
     "ATTRIBUTES", "ATTRIBUTE_BY_KEY", "Attribute", "DEFAULTS", "Entity", "FLAVOURS", "KINDS",
-    "Passage", "generate", "statement_regex", "write", "write_meta",
+    "Passage", "SIZES", "generate", "statement_regex", "write", "write_meta",
 ]

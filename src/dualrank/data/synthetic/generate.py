@@ -23,9 +23,20 @@ FLAVOURS: dict[str, tuple[str, ...]] = {
     "nq": ("train", "valid", "dev"),
 }
 
-DEFAULTS = {"n_entities": 440, "n_attributes": len(ATTRIBUTES), "facts_per_entity": 8,
-            "n_train": 2000, "n_valid": 200, "n_dev": 300, "n_dl19": 43,
-            "indirect_rate": 0.1, "distractor_rate": 0.4, "general_per_entity": 2}
+#: The size parameters of :func:`generate` (and flags of ``dualrank synthetic``): default, meaning.
+SIZES: dict[str, tuple[int | float, str]] = {
+    "n_entities": (440, "entities: people, towns and companies in a 4:3:3 ratio"),
+    "n_attributes": (len(ATTRIBUTES), "attribute types kept (the first ones, taken in turn from each kind)"),
+    "facts_per_entity": (8, "facts per entity (at most its kind's attribute types)"),
+    "n_train": (2000, "training queries"),
+    "n_valid": (200, "valid queries"),
+    "n_dev": (300, "dev queries"),
+    "n_dl19": (43, "dl19 queries (msmarco only)"),
+    "indirect_rate": (0.1, "fraction of facts with a second, indirect passage"),
+    "distractor_rate": (0.4, "rate of distractor sentences in a passage"),
+    "general_per_entity": (2, "general passages per entity, stating no fact (1-3)"),
+}
+DEFAULTS = {name: default for name, (default, _) in SIZES.items()}
 
 
 def _check(flavour: str, n_attributes: int, general_per_entity: int, facts_per_entity: int) -> None:
