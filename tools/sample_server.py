@@ -72,18 +72,21 @@ from pathlib import Path
 
 import numpy as np
 
+from dualrank.data.io import atomic_output, write_text
+
 log = logging.getLogger("dualrank.sample_server")
 
 DEFAULT_PORT = 8765
 FIRST_NEW_PID = 8_841_823
 FIRST_TRAIN_QID = 9_000_000
 MANIFEST = "MANIFEST.json"
-PRESET = Path(__file__).resolve().parents[3] / "workflow" / "presets" / "real-sample.yaml"
+ROOT = Path(__file__).resolve().parents[1]  # the repository
+PRESET = ROOT / "workflow" / "presets" / "real-sample.yaml"
 
 
 def default_shared() -> Path:
     env = os.environ.get("DUALRANK_SHARED")
-    return Path(env) if env else Path(__file__).resolve().parents[3].parent / "shared"
+    return Path(env) if env else ROOT.parent / "shared"
 
 
 # --------------------------------------------------------------------------------------------
@@ -124,90 +127,139 @@ def build(root: str | os.PathLike, shared: str | os.PathLike | None = None) -> d
     data = Path(shared or default_shared()) / "data"
     if not data.is_dir():
         raise FileNotFoundError(f"{data}: the real samples (shared/data) are not there; set DUALRANK_SHARED")
-    files: dict[str, bytes] = {}
-
-    # --- MS MARCO passages with real text: the DL19 relevant passages.
+    # MS MARCO passages with real text: the DL19 relevant passages (then the triples' too).
     texts: dict[int, str] = {}
     for line in _lines(data / "dl19-passage-relevant-text/collection.dl19-rel.tsv"):
         pid, text = line.split("\t", 1)
         texts[int(pid)] = text
-    by_text = {t: p for p, t in texts.items()}
+    train = _Triples(data, texts)
+    files = train.files()
+    dev, dl19 = _Dev(data), _Dl19(data)
+    pids = _msmarco_eval_files(files, texts, dev, dl19, train)
+    files["msmarcoranking/qrels.dev.small.tsv"] = dev.qrels_bytes
+    files["msmarcoranking/msmarco-test2019-queries.tsv.gz"] = _gzip(dl19.queries_bytes)
+    files["trec/2019qrels-pass.txt"] = dl19.qrels_bytes
+    nq_counts = _nq_files(files, data)
+    counts = {
+        "msmarco_corpus": len(pids),
+        "msmarco_corpus_with_text": sum(1 for p in pids if texts.get(p)),
+        "msmarco_train_queries": len(train.qid_of),
+        "msmarco_triples": len(train.triples),
+        "msmarco_triple_passages_new": train.next_pid - FIRST_NEW_PID,
+        "msmarco_dev_queries": len(dev.queries),
+        "msmarco_dev_qrels": len(dev.qrels),
+        "msmarco_dev_candidates": len({(r[0], r[1]) for r in dev.run}),
+        "msmarco_dl19_queries": len(dl19.queries),
+        "msmarco_dl19_qrels": len(dl19.qrels),
+        "msmarco_dl19_candidates": len(dl19.run),
+        **nq_counts,
+    }
+    return _write(root, files, counts)
 
-    # --- Training triples: ids assigned (module doc).
-    triples = [line.split("\t") for line in _lines(data / "msmarco-train-triples-sample100/"
-                                                  "triples.train.small.first100.tsv")]
-    qid_of: dict[str, int] = {}
-    next_pid = FIRST_NEW_PID
-    triple_ids = []
-    for query, pos, neg in triples:
-        qid = qid_of.setdefault(query, FIRST_TRAIN_QID + len(qid_of))
-        ids = []
-        for text in (pos, neg):
-            if text not in by_text:
-                by_text[text] = next_pid
-                texts[next_pid] = text
-                next_pid += 1
-            ids.append(by_text[text])
-        triple_ids.append((qid, *ids))
-    rng = np.random.default_rng(20200906)  # synthetic teacher scores (module doc)
-    pos_s = rng.normal(6.0, 1.5, len(triples))
-    neg_s = rng.normal(-1.0, 3.0, len(triples))
-    files["zenodo/bertbase_cat_msmarcopassage_train_scores_ids.tsv"] = _tsv(
-        (f"{p:.6f}", f"{n:.6f}", q, pp, npid) for (q, pp, npid), p, n in zip(triple_ids, pos_s, neg_s))
-    queries_train = [(q, text) for text, q in qid_of.items()]
-    files["msmarcoranking/qrels.train.tsv"] = _tsv(sorted({(q, 0, p, 1) for q, p, _ in triple_ids}))
-    triples_tsv = (data / "msmarco-train-triples-sample100/triples.train.small.first100.tsv").read_bytes()
-    files["msmarcoranking/triples.train.small.tar.gz"] = _targz([("triples.train.small.tsv", triples_tsv)])
 
-    # --- Dev (small): pygaggle's 105-query subset and its Anserini BM25 top-1000.
-    sub = data / "msmarco-dev-subset105-bm25"
-    dev_queries = dict(line.split("\t", 1) for line in _lines(sub / "queries.dev.small.tsv"))
-    dev_qrels = [line.split("\t") for line in _lines(sub / "qrels.dev.small.tsv")]
-    dev_run = [line.split("\t") for line in _lines(sub / "run.dev.small.tsv")]  # qid pid rank
-    first = {q: i for i, q in enumerate(dict.fromkeys(r[0] for r in dev_run))}
-    dev_run.sort(key=lambda r: (first[r[0]], int(r[2])))
+class _Triples:
+    """The first 100 training triples, with ids assigned (module doc): new passages are added
+    to ``texts``."""
 
-    # --- DL19: 200 test queries, NIST qrels, BM25 top-100 of the 43 judged queries.
-    dl = data / "dl19-passage-topics-qrels"
-    dl19_queries_bytes = (dl / "msmarco-test2019-queries.200.tsv").read_bytes()
-    dl19_queries = dict(line.split("\t", 1) for line in _lines(dl / "msmarco-test2019-queries.200.tsv"))
-    dl19_qrels_bytes = (dl / "qrels.dl19-passage.txt").read_bytes()
-    dl19_qrels = [line.split() for line in _lines(dl / "qrels.dl19-passage.txt")]
-    run_file = data / "dl19-passage-bm25-top100-run/run.dl19-passage.bm25.top100.trec"
-    dl19_run = [line.split() for line in _lines(run_file)]
-    order = {q: i for i, q in enumerate(dict.fromkeys(r[0] for r in dl19_run))}
-    dl19_run.sort(key=lambda r: (order[r[0]], int(r[3])))
+    PATH = "msmarco-train-triples-sample100/triples.train.small.first100.tsv"
 
-    # --- The collection: every pid named anywhere; empty text where the samples have none.
+    def __init__(self, data: Path, texts: dict[int, str]):
+        self.raw = (data / self.PATH).read_bytes()
+        self.triples = [line.split("\t") for line in _lines(data / self.PATH)]
+        by_text = {t: p for p, t in texts.items()}
+        self.qid_of: dict[str, int] = {}
+        self.next_pid = FIRST_NEW_PID
+        self.ids = []
+        for query, pos, neg in self.triples:
+            qid = self.qid_of.setdefault(query, FIRST_TRAIN_QID + len(self.qid_of))
+            ids = []
+            for text in (pos, neg):
+                if text not in by_text:
+                    by_text[text] = self.next_pid
+                    texts[self.next_pid] = text
+                    self.next_pid += 1
+                ids.append(by_text[text])
+            self.ids.append((qid, *ids))
+
+    def files(self) -> dict[str, bytes]:
+        """Teacher scores (synthetic: seeded normal draws, module doc), qrels and triples."""
+        rng = np.random.default_rng(20200906)
+        pos_s = rng.normal(6.0, 1.5, len(self.triples))
+        neg_s = rng.normal(-1.0, 3.0, len(self.triples))
+        scores = ((f"{p:.6f}", f"{n:.6f}", q, pp, npid) for (q, pp, npid), p, n in zip(self.ids, pos_s, neg_s))
+        return {
+            "zenodo/bertbase_cat_msmarcopassage_train_scores_ids.tsv": _tsv(scores),
+            "msmarcoranking/qrels.train.tsv": _tsv(sorted({(q, 0, p, 1) for q, p, _ in self.ids})),
+            "msmarcoranking/triples.train.small.tar.gz": _targz([("triples.train.small.tsv", self.raw)]),
+        }
+
+    def queries(self) -> list[tuple[int, str]]:
+        return [(q, text) for text, q in self.qid_of.items()]
+
+
+class _Dev:
+    """Dev (small): pygaggle's 105-query subset and its Anserini BM25 top-1000, in rank order."""
+
+    def __init__(self, data: Path):
+        sub = data / "msmarco-dev-subset105-bm25"
+        self.queries = dict(line.split("\t", 1) for line in _lines(sub / "queries.dev.small.tsv"))
+        self.qrels = [line.split("\t") for line in _lines(sub / "qrels.dev.small.tsv")]
+        self.qrels_bytes = (sub / "qrels.dev.small.tsv").read_bytes()
+        self.run = [line.split("\t") for line in _lines(sub / "run.dev.small.tsv")]  # qid pid rank
+        first = {q: i for i, q in enumerate(dict.fromkeys(r[0] for r in self.run))}
+        self.run.sort(key=lambda r: (first[r[0]], int(r[2])))
+
+
+class _Dl19:
+    """DL19: 200 test queries, NIST qrels, BM25 top-100 of the 43 judged queries, in rank order."""
+
+    def __init__(self, data: Path):
+        dl = data / "dl19-passage-topics-qrels"
+        self.queries_bytes = (dl / "msmarco-test2019-queries.200.tsv").read_bytes()
+        self.queries = dict(line.split("\t", 1) for line in _lines(dl / "msmarco-test2019-queries.200.tsv"))
+        self.qrels_bytes = (dl / "qrels.dl19-passage.txt").read_bytes()
+        self.qrels = [line.split() for line in _lines(dl / "qrels.dl19-passage.txt")]
+        run_file = data / "dl19-passage-bm25-top100-run/run.dl19-passage.bm25.top100.trec"
+        self.run = [line.split() for line in _lines(run_file)]
+        order = {q: i for i, q in enumerate(dict.fromkeys(r[0] for r in self.run))}
+        self.run.sort(key=lambda r: (order[r[0]], int(r[3])))
+
+
+def _msmarco_eval_files(files: dict[str, bytes], texts: dict[int, str], dev: _Dev, dl19: _Dl19,
+                        train: _Triples) -> set[int]:
+    """The collection (every pid named anywhere; empty text where the samples have none), the
+    query archives and the candidate files; returns the collection's pids."""
     pids = set(texts)
-    pids |= {int(r[2]) for r in dev_qrels} | {int(r[1]) for r in dev_run}
-    pids |= {int(r[2]) for r in dl19_qrels} | {int(r[2]) for r in dl19_run}
+    pids |= {int(r[2]) for r in dev.qrels} | {int(r[1]) for r in dev.run}
+    pids |= {int(r[2]) for r in dl19.qrels} | {int(r[2]) for r in dl19.run}
     collection = _tsv((p, texts.get(p, "")) for p in sorted(pids))
-    dev_small_queries = _tsv(dev_queries.items())
-    dev_small_qrels = (sub / "qrels.dev.small.tsv").read_bytes()
+    dev_small_queries = _tsv(dev.queries.items())
     files["msmarcoranking/collectionandqueries.tar.gz"] = _targz([
         ("collection.tsv", collection),
         ("queries.dev.small.tsv", dev_small_queries),
-        ("qrels.dev.small.tsv", dev_small_qrels),
+        ("qrels.dev.small.tsv", dev.qrels_bytes),
     ])
     files["msmarcoranking/queries.tar.gz"] = _targz([
-        ("queries.train.tsv", _tsv(queries_train)),
+        ("queries.train.tsv", _tsv(train.queries())),
         ("queries.dev.tsv", dev_small_queries),
     ])
-    files["msmarcoranking/qrels.dev.small.tsv"] = dev_small_qrels
     files["msmarcoranking/top1000.dev.tar.gz"] = _targz([("top1000.dev", _tsv(
-        (q, p, dev_queries[q], texts.get(int(p), "")) for q, p, _rank in dev_run))])
-    files["msmarcoranking/msmarco-test2019-queries.tsv.gz"] = _gzip(dl19_queries_bytes)
-    files["trec/2019qrels-pass.txt"] = dl19_qrels_bytes
+        (q, p, dev.queries[q], texts.get(int(p), "")) for q, p, _rank in dev.run))])
     files["msmarcoranking/msmarco-passagetest2019-top1000.tsv.gz"] = _gzip(_tsv(
-        (r[0], r[2], dl19_queries[r[0]], texts.get(int(r[2]), "")) for r in dl19_run))
+        (r[0], r[2], dl19.queries[r[0]], texts.get(int(r[2]), "")) for r in dl19.run))
+    return pids
 
-    # --- NQ (DPR): the 5-question sample as train and dev, and its passages.
+
+_NQ_CTX_KEYS = ("positive_ctxs", "negative_ctxs", "hard_negative_ctxs")
+
+
+def _nq_files(files: dict[str, bytes], data: Path) -> dict[str, int]:
+    """NQ (DPR): the 5-question sample as train and dev, and its passages; returns the counts."""
     nq_json = (data / "nq-dpr/nq-dev-dpr-sample5.json").read_bytes()
     records = json.loads(nq_json)
     passages: dict[int, tuple[str, str]] = {}
     for rec in records:
-        for key in ("positive_ctxs", "negative_ctxs", "hard_negative_ctxs"):
+        for key in _NQ_CTX_KEYS:
             for ctx in rec[key]:
                 passages.setdefault(int(ctx["passage_id"]), (ctx["text"], ctx["title"]))
     buf = io.StringIO()
@@ -218,36 +270,20 @@ def build(root: str | os.PathLike, shared: str | os.PathLike | None = None) -> d
     files["dpr/psgs_w100.tsv.gz"] = _gzip(buf.getvalue().encode("utf-8"))
     files["dpr/biencoder-nq-train.json.gz"] = _gzip(nq_json)
     files["dpr/biencoder-nq-dev.json.gz"] = _gzip(nq_json)
+    nq_pairs = {(i, int(c["passage_id"])) for i, rec in enumerate(records) for key in _NQ_CTX_KEYS for c in rec[key]}
+    return {"nq_passages": len(passages), "nq_questions": len(records), "nq_dev_candidates": len(nq_pairs)}
 
-    # --- Write, and the manifest (checksums and the counts the prepared tables must have).
+
+def _write(root: Path, files: dict[str, bytes], counts: dict[str, int]) -> dict:
+    """The files under ``root``, and the manifest (their checksums, and the counts the prepared
+    tables must have)."""
     root.mkdir(parents=True, exist_ok=True)
-    manifest: dict = {"files": {}, "counts": {}}
+    manifest: dict = {"files": {}, "counts": counts}
     for rel, blob in sorted(files.items()):
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_bytes(blob)
-        os.replace(tmp, path)
+        with atomic_output(root / rel) as tmp:
+            tmp.write_bytes(blob)
         manifest["files"][rel] = {"md5": hashlib.md5(blob).hexdigest(), "size": len(blob)}
-    nq_pairs = {(i, int(c["passage_id"])) for i, rec in enumerate(records)
-                for key in ("positive_ctxs", "negative_ctxs", "hard_negative_ctxs") for c in rec[key]}
-    manifest["counts"] = {
-        "msmarco_corpus": len(pids),
-        "msmarco_corpus_with_text": sum(1 for p in pids if texts.get(p)),
-        "msmarco_train_queries": len(qid_of),
-        "msmarco_triples": len(triples),
-        "msmarco_triple_passages_new": next_pid - FIRST_NEW_PID,
-        "msmarco_dev_queries": len(dev_queries),
-        "msmarco_dev_qrels": len(dev_qrels),
-        "msmarco_dev_candidates": len({(r[0], r[1]) for r in dev_run}),
-        "msmarco_dl19_queries": len(dl19_queries),
-        "msmarco_dl19_qrels": len(dl19_qrels),
-        "msmarco_dl19_candidates": len(dl19_run),
-        "nq_passages": len(passages),
-        "nq_questions": len(records),
-        "nq_dev_candidates": len(nq_pairs),
-    }
-    (root / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
+    write_text(root / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True))
     return manifest
 
 
@@ -322,7 +358,7 @@ def write_preset(path: str | os.PathLike, port: int, manifest: dict) -> None:
     import yaml
 
     text = PRESET_HEADER.format(port=port) + "\n" + yaml.safe_dump(preset(port, manifest), sort_keys=False, width=120)
-    Path(path).write_text(text)
+    write_text(path, text)
 
 
 # --------------------------------------------------------------------------------------------

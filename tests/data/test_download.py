@@ -1,4 +1,5 @@
-"""dualrank.data.download against a local HTTP server (a thread on 127.0.0.1, random port)."""
+"""dualrank.data.download and .extract, and their commands, against a local HTTP server (a thread
+on 127.0.0.1, random port)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from dualrank import download as dl
+from dualrank.cli import download as download_cli
+from dualrank.cli import extract as extract_cli
+from dualrank.data import download as dl
+from dualrank.data import extract as ex
 from dualrank.data.io import InputError
-from dualrank.cli.logs import entry_point
 
 from conftest import write_tar
 
@@ -266,7 +269,7 @@ def test_bad_md5_argument():
 
 def test_cli_download_and_exit_code(server, tmp_path):
     out = tmp_path / "cli.bin"
-    cli = entry_point(dl.main)
+    cli = download_cli.main
     cli(["--url", server.url, "--md5", MD5.upper(), "--out", str(out), "--backoff", "0.01",
          "--header", "X-Test: 1"])
     cli(["--url", server.url, "--md5", "", "--out", str(tmp_path / "nomd5.bin")])  # md5: null
@@ -291,9 +294,9 @@ def test_extract_member_by_path_or_basename(tmp_path):
     arc = _tar(tmp_path / "a.tar.gz", {"./collectionandqueries/collection.tsv": DATA,
                                        "qrels.dev.small.tsv": b"1\t0\t2\t1\n"})
     out = tmp_path / "x" / "collection.tsv"
-    dl.extract(arc, {"collection.tsv": out})
+    ex.extract(arc, {"collection.tsv": out})
     assert out.read_bytes() == DATA
-    dl.extract(arc, {"collectionandqueries/collection.tsv": tmp_path / "c2",
+    ex.extract(arc, {"collectionandqueries/collection.tsv": tmp_path / "c2",
                      "./qrels.dev.small.tsv": tmp_path / "q"},
                md5s={"collectionandqueries/collection.tsv": MD5})
     assert (tmp_path / "c2").read_bytes() == DATA
@@ -304,14 +307,14 @@ def test_extract_member_by_path_or_basename(tmp_path):
 def test_extract_missing_member_lists_members(tmp_path):
     arc = _tar(tmp_path / "a.tar", {"top1000.dev": b"1\t2\tq\tp\n"}, mode="w")
     with pytest.raises(InputError, match=r"no member \['top1000.eval'\].*top1000.dev"):
-        dl.extract(arc, {"top1000.eval": tmp_path / "o"})
+        ex.extract(arc, {"top1000.eval": tmp_path / "o"})
     assert not (tmp_path / "o").exists()
 
 
 def test_extract_md5_mismatch_leaves_nothing(tmp_path):
     arc = _tar(tmp_path / "a.tar.gz", {"f.tsv": DATA})
     with pytest.raises(InputError, match="md5 mismatch"):
-        dl.extract(arc, {"f.tsv": tmp_path / "o" / "f.tsv"}, md5s={"f.tsv": "0" * 32})
+        ex.extract(arc, {"f.tsv": tmp_path / "o" / "f.tsv"}, md5s={"f.tsv": "0" * 32})
     assert list((tmp_path / "o").iterdir()) == []
 
 
@@ -320,37 +323,37 @@ def test_extract_truncated_archive(tmp_path):
     cut = tmp_path / "cut.tar.gz"
     cut.write_bytes(arc.read_bytes()[: arc.stat().st_size // 2])
     with pytest.raises(InputError, match="cut.tar.gz"):
-        dl.extract(cut, {"f.tsv": tmp_path / "o"})
+        ex.extract(cut, {"f.tsv": tmp_path / "o"})
     assert not (tmp_path / "o").exists()
 
 
 def test_decompress_plain_gz(tmp_path):
     gz = tmp_path / "q.tsv.gz"
     gz.write_bytes(gzip.compress(DATA))
-    dl.decompress(gz, tmp_path / "q.tsv", MD5)
+    ex.decompress(gz, tmp_path / "q.tsv", MD5)
     assert (tmp_path / "q.tsv").read_bytes() == DATA
     bad = tmp_path / "bad.gz"
     bad.write_bytes(gzip.compress(DATA)[:-20])
     with pytest.raises(InputError, match="bad.gz"):
-        dl.decompress(bad, tmp_path / "bad.tsv")
+        ex.decompress(bad, tmp_path / "bad.tsv")
     assert not (tmp_path / "bad.tsv").exists()
     with pytest.raises(InputError, match="not a gzip"):
-        dl.decompress(tmp_path / "q.tsv", tmp_path / "r")
+        ex.decompress(tmp_path / "q.tsv", tmp_path / "r")
 
 
 def test_cli_extract(tmp_path):
     arc = _tar(tmp_path / "t.tar.gz", {"triples.train.small.tsv": DATA, "b": b"b"})
-    cli = entry_point(dl.main)
-    cli(["extract", "--archive", str(arc), "--member", "triples.train.small.tsv",
+    cli = extract_cli.main
+    cli(["--archive", str(arc), "--member", "triples.train.small.tsv",
          "--out", str(tmp_path / "t.tsv"), "--md5", MD5])
     assert (tmp_path / "t.tsv").read_bytes() == DATA
     gz = tmp_path / "q.gz"
     gz.write_bytes(gzip.compress(b"hello\n"))
-    cli(["extract", "--archive", str(gz), "--out", str(tmp_path / "q")])
+    cli(["--archive", str(gz), "--out", str(tmp_path / "q")])
     assert (tmp_path / "q").read_bytes() == b"hello\n"
     # `member: null` in config.yaml reaches the command line as an empty --member.
-    cli(["extract", "--archive", str(gz), "--member", "", "--out", str(tmp_path / "q2")])
+    cli(["--archive", str(gz), "--member", "", "--out", str(tmp_path / "q2")])
     assert (tmp_path / "q2").read_bytes() == b"hello\n"
     with pytest.raises(SystemExit) as e:
-        cli(["extract", "--archive", str(arc), "--member", "nope", "--out", str(tmp_path / "n")])
+        cli(["--archive", str(arc), "--member", "nope", "--out", str(tmp_path / "n")])
     assert e.value.code == 2

@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from dualrank.data import contracts
+from dualrank.cli import convert as convert_cli
 from dualrank.data import convert, readers
 from dualrank.data.io import InputError
 
@@ -267,7 +268,7 @@ def test_cacm_html_text_and_errors(tmp_path):
         "T&itle onetwo three four <5> \u00e9t\u00e9 six seven eight",
         "plain",
     ]
-    assert convert.main(["cacm-html", str(p), str(tmp_path / "c.parquet")]) == 0
+    assert convert_cli.main(["cacm-html", str(p), str(tmp_path / "c.parquet")]) == 0
     assert contracts.read(tmp_path / "c.parquet", "corpus")["doc_id"].tolist() == ["A-1", "B.txt"]
 
     bad = b"<html><pre>\nline one\nbad \xe9 byte\n</pre></html>\n"
@@ -279,7 +280,9 @@ def test_cacm_html_text_and_errors(tmp_path):
         readers.read_cacm_html(p)
     msg = str(info.value)
     assert msg.startswith(f"{p}:docs/CACM-0002.html: invalid UTF-8 at byte 25 (line 3;"), msg
-    assert convert.main(["cacm-html", str(p), str(tmp_path / "bad.parquet")]) == 2
+    with pytest.raises(SystemExit) as exit_:
+        convert_cli.main(["cacm-html", str(p), str(tmp_path / "bad.parquet")])
+    assert exit_.value.code == 2
     assert not (tmp_path / "bad.parquet").exists()
 
     p = _tar(tmp_path / "dup.tar.gz", {"a/X.html": b"x", "b/X.html": b"y"})
@@ -486,7 +489,7 @@ def test_trec_sgml_errors(tmp_path):
 )
 def test_convert_real_files(tmp_path, kind, source, rows):
     out = tmp_path / "sub" / f"{kind}.parquet"
-    assert convert.main([kind, str(source), str(out)]) == 0
+    assert convert_cli.main([kind, str(source), str(out)]) == 0
     kind_ = convert.KINDS[kind]
     assert pq.read_schema(out).equals(contracts.schema(kind_), check_metadata=False)
     table = contracts.read(out, kind_)
@@ -497,7 +500,9 @@ def test_convert_real_files(tmp_path, kind, source, rows):
 def test_convert_bad_input_exits_2_and_writes_nothing(tmp_path, capsys):
     src = _write(tmp_path / "q.txt", "1 0 a 1\n1 0 b one\n")
     out = tmp_path / "out" / "q.parquet"
-    assert convert.main(["qrels", str(src), str(out)]) == 2
+    with pytest.raises(SystemExit) as exit_:
+        convert_cli.main(["qrels", str(src), str(out)])
+    assert exit_.value.code == 2
     assert f"{src}:2: relevance 'one' is not an integer" in capsys.readouterr().err
     assert not out.exists()
     # a duplicate doc id in a later chunk of a streamed collection

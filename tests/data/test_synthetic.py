@@ -19,8 +19,8 @@ from ir_measures import RR, R, nDCG
 
 from dualrank.data import contracts
 from dualrank.data import synthetic
+from dualrank.cli import synthetic as synthetic_cli
 from dualrank.data.io import InputError
-from dualrank.cli.logs import entry_point
 
 # ------------------------------------------------------------------- reference BM25 ----
 _TOKEN = re.compile(r"[a-z0-9]+")
@@ -131,8 +131,8 @@ def tables(request, ms, nq):
 def test_same_seed_same_bytes(tmp_path):
     args = ["--flavour", "msmarco", "--seed", "3"]
     args += [f"--{k.replace('_', '-')}={v}" for k, v in SMALL.items()]
-    synthetic.main(args + ["--out-dir", str(tmp_path / "a")])
-    synthetic.main(args + ["--out-dir", str(tmp_path / "b")])
+    synthetic_cli.main(args + ["--out-dir", str(tmp_path / "a")])
+    synthetic_cli.main(args + ["--out-dir", str(tmp_path / "b")])
     names = sorted(p.name for p in (tmp_path / "a").iterdir())
     assert names == sorted(["corpus.parquet"] + [f"{k}-{s}.parquet" for k in ("queries", "qrels")
                                                  for s in ("train", "valid", "dev", "dl19")])
@@ -239,7 +239,7 @@ def test_bad_sizes_fail_clearly():
 
 def test_cli_reports_errors(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_:
-        entry_point(synthetic.main)(["--out-dir", str(tmp_path), "--n-entities", "20"])
+        synthetic_cli.main(["--out-dir", str(tmp_path), "--n-entities", "20"])
     assert exit_.value.code == 2
     assert "queries requested" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())

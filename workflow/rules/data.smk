@@ -18,7 +18,7 @@ rule download:
         "../../envs/dualrank.yaml"
     retries: 2
     shell:
-        "python -m dualrank.data.download --url {params.url:q} --md5 {params.md5:q} --out {output:q} 2> {log:q}"
+        "dualrank download --url {params.url:q} --md5 {params.md5:q} --out {output:q} 2> {log:q}"
 
 
 rule extract:
@@ -37,9 +37,13 @@ rule extract:
     conda:
         "../../envs/dualrank.yaml"
     shell:
-        "python -m dualrank.data.download extract --archive {input:q} --member {params.member:q} --out {output:q} 2> {log:q}"
+        "dualrank extract --archive {input:q} --member {params.member:q} --out {output:q} 2> {log:q}"
 
 
+# One data rule per dataset, by its source. Each is named (synthetic_DS, prepare_DS) but made in
+# this loop rather than as one wildcard rule per source: a rule's output list is fixed, and a
+# synthetic dataset's tables depend on its splits (and rule-making functions here would mix
+# functions with rules, which `snakemake --lint` flags).
 for ds in DATASETS:
     spec = config["datasets"][ds]
 
@@ -63,7 +67,7 @@ for ds in DATASETS:
             conda:
                 "../../envs/dualrank.yaml"
             shell:
-                "python -m dualrank.data.synthetic --flavour {params.flavour} --seed {params.seed} "
+                "dualrank synthetic --flavour {params.flavour} --seed {params.seed} "
                 "{params.sizes} --out-dir {params.out_dir:q} 2> {log:q}"
 
     elif spec["source"] == "msmarco":
@@ -90,11 +94,11 @@ for ds in DATASETS:
             benchmark:
                 f"benchmarks/data/{ds}.tsv"
             resources:
-                mem_mb=16000,
+                mem_mb=spec["prepare"]["mem_mb"],
             conda:
                 "../../envs/dualrank.yaml"
             shell:
-                "python -m dualrank.data.prepare msmarco --collection {input.collection:q} "
+                "dualrank prepare msmarco --collection {input.collection:q} "
                 "--queries-train {input.queries_train:q} --queries-dev {input.queries_dev:q} "
                 "--qrels-dev {input.qrels_dev:q} --top1000-dev {input.top1000_dev:q} "
                 "--queries-dl19 {input.queries_dl19:q} --qrels-dl19 {input.qrels_dl19:q} "
@@ -114,17 +118,17 @@ for ds in DATASETS:
                                         "official-dev.parquet"]),
             params:
                 out_dir=out_dir,
-                hard_negatives=19,
+                hard_negatives=spec["prepare"]["hard_negatives"],
             log:
                 f"logs/data/{ds}.log",
             benchmark:
                 f"benchmarks/data/{ds}.tsv"
             resources:
-                mem_mb=32000,
+                mem_mb=spec["prepare"]["mem_mb"],
             conda:
                 "../../envs/dualrank.yaml"
             shell:
-                "python -m dualrank.data.prepare nq --passages {input.passages:q} "
+                "dualrank prepare nq --passages {input.passages:q} "
                 "--train {input.train:q} --dev {input.dev:q} --hard-negatives {params.hard_negatives} "
                 "--out-dir {params.out_dir:q} 2> {log:q}"
 
@@ -144,5 +148,5 @@ rule tokenizer:
     conda:
         "../../envs/dualrank.yaml"
     shell:
-        "python -m dualrank.text.tokenizer --corpus {input.corpus:q} --queries {input.queries:q} "
+        "dualrank tokenizer --corpus {input.corpus:q} --queries {input.queries:q} "
         "--vocab-size {params.vocab_size} --out {output:q} 2> {log:q}"

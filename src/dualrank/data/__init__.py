@@ -1,1 +1,3 @@
-"""Readers of the upstream IR formats (MS MARCO, TREC, DPR) and their conversion to the contracts."""
+"""The data stage: upstream formats (``formats/``, behind ``readers``), downloads and archive
+extraction, the real datasets' preparation, the synthetic demo data (``synthetic/``), and the
+Parquet contracts between all stages (``contracts``, written through ``io.atomic_output``)."""

@@ -1,73 +1,58 @@
 """The Parquet contracts between stages, declared once (DESIGN.md, "Stages and data contracts").
 
 Every stage reads and writes through :func:`read` and :func:`write`: ``write`` validates the
-columns, casts to the declared types and replaces the target atomically (temporary file plus
-rename), so a killed job never leaves a half-written table at an output path.
+columns, casts to the declared types and replaces the target atomically
+(:func:`~dualrank.data.io.atomic_output`), so a killed job never leaves a half-written table at
+an output path.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dualrank.data.io import InputError
+from dualrank.data.io import InputError, atomic_output
+
+#: The Arrow type of every contract column: a column name means the same in every table.
+COLUMN_TYPES: dict[str, pa.DataType] = {
+    "query_id": pa.string(),
+    "doc_id": pa.string(),
+    "text": pa.string(),
+    "relevance": pa.int8(),
+    "score": pa.float32(),
+    "rank": pa.int32(),
+    "label": pa.int8(),
+    "teacher_score": pa.float32(),
+    "doc_ids": pa.list_(pa.string()),
+    "labels": pa.list_(pa.int8()),
+    "teacher_scores": pa.list_(pa.float32()),
+    "stage": pa.string(),
+    "step": pa.int64(),
+}
+
+#: Each table kind's columns, in order.
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "corpus": ("doc_id", "text"),
+    "queries": ("query_id", "text"),
+    "qrels": ("query_id", "doc_id", "relevance"),
+    "run": ("query_id", "doc_id", "score", "rank"),
+    # Labelled (query, doc) pairs to be scored by a teacher; teacher_score is null until scored.
+    "pairs": ("query_id", "doc_id", "label", "teacher_score"),
+    "groups": ("query_id", "doc_ids", "labels", "teacher_scores"),
+    # Scores of a run's valid candidates at init, snapshot steps and the end (Figure 7).
+    "snapshots": ("stage", "step", "query_id", "doc_id", "label", "score"),
+    # The final model's scores of the documents of a fixed subset of training groups (Figure 5).
+    "train_scores": ("query_id", "doc_id", "label", "score"),
+}
 
 SCHEMAS: dict[str, pa.Schema] = {
-    "corpus": pa.schema([("doc_id", pa.string()), ("text", pa.string())]),
-    "queries": pa.schema([("query_id", pa.string()), ("text", pa.string())]),
-    "qrels": pa.schema(
-        [("query_id", pa.string()), ("doc_id", pa.string()), ("relevance", pa.int8())]
-    ),
-    "run": pa.schema(
-        [
-            ("query_id", pa.string()),
-            ("doc_id", pa.string()),
-            ("score", pa.float32()),
-            ("rank", pa.int32()),
-        ]
-    ),
-    # Labelled (query, doc) pairs to be scored by a teacher; teacher_score is null until scored.
-    "pairs": pa.schema(
-        [
-            ("query_id", pa.string()),
-            ("doc_id", pa.string()),
-            ("label", pa.int8()),
-            ("teacher_score", pa.float32()),
-        ]
-    ),
-    "groups": pa.schema(
-        [
-            ("query_id", pa.string()),
-            ("doc_ids", pa.list_(pa.string())),
-            ("labels", pa.list_(pa.int8())),
-            ("teacher_scores", pa.list_(pa.float32())),
-        ]
-    ),
-    # Scores of a run's valid candidates at init, snapshot steps and the end (Figure 7).
-    "snapshots": pa.schema(
-        [
-            ("stage", pa.string()),
-            ("step", pa.int64()),
-            ("query_id", pa.string()),
-            ("doc_id", pa.string()),
-            ("label", pa.int8()),
-            ("score", pa.float32()),
-        ]
-    ),
-    # The final model's scores of the documents of a fixed subset of training groups (Figure 5).
-    "train_scores": pa.schema(
-        [
-            ("query_id", pa.string()),
-            ("doc_id", pa.string()),
-            ("label", pa.int8()),
-            ("score", pa.float32()),
-        ]
-    ),
+    kind: pa.schema([(name, COLUMN_TYPES[name]) for name in names]) for kind, names in COLUMNS.items()
 }
 
 
@@ -93,7 +78,10 @@ def to_table(data: pd.DataFrame | pa.Table, kind: str, where: str = "<memory>") 
 
 
 def atomic_path(path: str | os.PathLike) -> tuple[Path, Path]:
-    """A temporary path beside ``path`` (same filesystem, so the final rename is atomic)."""
+    """A temporary path beside ``path`` (same filesystem, so the final rename is atomic).
+
+    Superseded by :func:`dualrank.data.io.atomic_output`, which also removes the temporary on
+    failure; kept until its last callers move."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -106,14 +94,19 @@ def atomic_path(path: str | os.PathLike) -> tuple[Path, Path]:
 
 
 def write(data: pd.DataFrame | pa.Table, path: str | os.PathLike, kind: str) -> Path:
+    """``data`` as a ``kind`` table at ``path``, its columns checked and cast, atomically."""
     table = to_table(data, kind, where=str(path))
-    path, tmp = atomic_path(path)
-    try:
+    with atomic_output(path) as tmp:
         pq.write_table(table, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return Path(path)
+
+
+def write_chunks(chunks: Iterable[pd.DataFrame], path: str | os.PathLike, kind: str) -> Path:
+    """DataFrame chunks as one ``kind`` Parquet table, atomically (a streamed :func:`write`)."""
+    with atomic_output(path) as tmp, pq.ParquetWriter(tmp, schema(kind)) as writer:
+        for chunk in chunks:
+            writer.write_table(to_table(chunk, kind, where=str(path)))
+    return Path(path)
 
 
 def open_parquet(path: str | os.PathLike, kind: str) -> pq.ParquetFile:

@@ -1,10 +1,7 @@
-"""Checked, resumable downloads of the upstream data files, and extraction of archive members.
+"""Checked, resumable downloads of the upstream data files (standard library only: urllib).
 
-    python -m dualrank.data.download --url URL [--md5 HEX] --out PATH [--header 'Name: value' ...]
-    python -m dualrank.data.download extract --archive A.tar.gz --member NAME --out PATH [--md5 HEX]
-    python -m dualrank.data.download extract --archive F.gz --out PATH        # plain .gz/.bz2/.xz
-
-Download (standard library only: urllib):
+The command line is ``dualrank download --url URL [--md5 HEX] --out PATH [--header 'Name: value']``
+(:mod:`dualrank.cli.download`); archive members are taken out by :mod:`dualrank.data.extract`.
 
 * The bytes go to ``PATH.part`` (beside ``PATH``, never at it); ``PATH.part.meta`` remembers the
   URL and the server's validator (ETag or Last-Modified). A killed or failed download resumes
@@ -25,39 +22,24 @@ Download (standard library only: urllib):
 * Azure hosts (``*.windows.net``, where MS MARCO lives) get ``X-Ms-Version: 2019-12-12``
   unless given otherwise: without it Azure serves large blobs with an old API version that
   breaks ranged and large downloads (ir_datasets sends the same header).
-
-Extraction streams one member of a tar (plain, .gz, .bz2 or .xz; read sequentially, so an
-8 GB archive is never seeked or held in memory) to a temporary file beside ``PATH`` and renames
-it into place; ``--member``/``--out`` may be repeated to take several members in one pass.
-Without ``--member`` the archive must be a single compressed file, which is decompressed. A
-member is matched by its path in the archive (a leading ``./`` is ignored) or, when the name
-has no ``/``, by its base name.
 """
 
 from __future__ import annotations
 
-import argparse
-import bz2
 import contextlib
-import gzip
 import hashlib
 import http.client
 import json
 import logging
-import lzma
 import os
 import re
-import tarfile
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-import zlib
 from pathlib import Path
 
-from dualrank.data import contracts
-from dualrank.data.io import InputError
-from dualrank.cli.logs import entry_point
+from dualrank.data.io import InputError, write_text
 
 log = logging.getLogger("dualrank.data.download")
 
@@ -93,7 +75,7 @@ def md5_file(path: str | os.PathLike, hasher=None) -> str:
     return h.hexdigest()
 
 
-def _check_md5_arg(md5: str | None, where: str) -> str | None:
+def check_md5(md5: str | None, where: str) -> str | None:
     if md5 is None:
         return None
     md5 = md5.strip().lower()
@@ -114,12 +96,10 @@ def _read_meta(meta: Path) -> dict:
 
 
 def _write_meta(meta: Path, data: dict) -> None:
-    tmp = meta.with_name(meta.name + ".tmp")
-    tmp.write_text(json.dumps(data))
-    os.replace(tmp, meta)
+    write_text(meta, json.dumps(data))
 
 
-class _Progress:
+class Progress:
     """Logs bytes, percent and rate at most every ``every`` seconds."""
 
     def __init__(self, what: str, every: float, total: int | None = None, start: int = 0):
@@ -242,7 +222,7 @@ def _attempt(url, part, meta, offset, hasher_state, headers, timeout, progress_e
     if start == 0 and offset > 0:
         hasher_state["h"], hasher_state["n"] = hashlib.md5(), 0
     done = start
-    progress = _Progress(url, progress_every, total, start)
+    progress = Progress(url, progress_every, total, start)
     try:
         with stream, open(part, "r+b" if start > 0 else "wb") as f:
             f.seek(start)
@@ -297,8 +277,7 @@ def download(
     before retry k is ``min(backoff * 2**(k-1), max_backoff)`` seconds.
     """
     out = Path(out)
-    md5 = _check_md5_arg(md5, url)
-    headers = dict(headers or {})
+    md5 = check_md5(md5, url)
     out.parent.mkdir(parents=True, exist_ok=True)
     part, meta = _part_paths(out)
 
@@ -312,10 +291,36 @@ def download(
     if part.exists() and info.get("url") != url:
         log.info("%s: discarding a partial download of another URL (%s)", part, info.get("url"))
         part.unlink()
-    hasher_state = {"h": hashlib.md5(), "n": 0}
-    failures = 0
     t0 = time.monotonic()
     first_offset = part.stat().st_size if part.exists() else 0
+    attempt = dict(headers=dict(headers or {}), timeout=timeout, progress_every=progress_every)
+    size, hasher_state = _fetch(url, part, meta, attempt, retries, backoff, max_backoff)
+
+    actual = hasher_state["h"].hexdigest()
+    if hasher_state["n"] != size:  # cannot happen, but never trust a stale hash
+        actual = md5_file(part)
+    if md5 is not None and actual != md5:
+        part.unlink(missing_ok=True)
+        meta.unlink(missing_ok=True)
+        raise DownloadError(
+            f"{url}: md5 mismatch: expected {md5}, got {actual} ({size} bytes); "
+            f"removed {part}, nothing written to {out}"
+        )
+    # Not atomic_output: the .part outlives a failed run, so that the next one resumes it.
+    os.replace(part, out)
+    meta.unlink(missing_ok=True)
+    secs = time.monotonic() - t0
+    log.info("%s -> %s: %.1f MB in %.1f s (%.2f MB/s), md5 %s%s", url, out, size / MB, secs,
+             (size - first_offset) / MB / max(secs, 1e-9), actual,
+             " (verified)" if md5 else " (not checked: no --md5 given)")
+    return out
+
+
+def _fetch(url: str, part: Path, meta: Path, attempt: dict, retries: int, backoff: float,
+           max_backoff: float) -> tuple[int, dict]:
+    """Attempt after attempt until ``part`` holds the whole file; its size and running MD5."""
+    hasher_state = {"h": hashlib.md5(), "n": 0}
+    failures = 0
     while True:
         offset = part.stat().st_size if part.exists() else 0
         if hasher_state["n"] != offset:  # resuming bytes this process has not hashed
@@ -325,9 +330,7 @@ def download(
                 md5_file(part, hasher_state["h"])
             hasher_state["n"] = offset
         try:
-            size = _attempt(url, part, meta, offset, hasher_state, headers, timeout,
-                            progress_every)
-            break
+            return _attempt(url, part, meta, offset, hasher_state, **attempt), hasher_state
         except _Restart as e:
             log.warning("%s: %s; restarting from byte 0", url, e)
             part.unlink(missing_ok=True)
@@ -347,191 +350,3 @@ def download(
             continue
         if failures > retries:
             raise DownloadError(f"{url}: giving up after {retries} restarts")
-
-    actual = hasher_state["h"].hexdigest()
-    if hasher_state["n"] != size:  # cannot happen, but never trust a stale hash
-        actual = md5_file(part)
-    if md5 is not None and actual != md5:
-        part.unlink(missing_ok=True)
-        meta.unlink(missing_ok=True)
-        raise DownloadError(
-            f"{url}: md5 mismatch: expected {md5}, got {actual} ({size} bytes); "
-            f"removed {part}, nothing written to {out}"
-        )
-    os.replace(part, out)
-    meta.unlink(missing_ok=True)
-    secs = time.monotonic() - t0
-    log.info("%s -> %s: %.1f MB in %.1f s (%.2f MB/s), md5 %s%s", url, out, size / MB, secs,
-             (size - first_offset) / MB / max(secs, 1e-9), actual,
-             " (verified)" if md5 else " (not checked: no --md5 given)")
-    return out
-
-
-# --------------------------------------------------------------------------------------------
-# Extraction
-
-
-def _member_matches(name: str, wanted: str) -> bool:
-    norm = name.removeprefix("./")
-    wanted = wanted.removeprefix("./")
-    return norm == wanted or ("/" not in wanted and norm.rsplit("/", 1)[-1] == wanted)
-
-
-def _copy_to(src, out: Path, what: str, md5: str | None, progress_every: float,
-             total: int | None = None) -> Path:
-    """Stream ``src`` to ``out`` through a temporary file beside it; check ``md5``."""
-    out, tmp = contracts.atomic_path(out)
-    h = hashlib.md5()
-    done = 0
-    progress = _Progress(what, progress_every, total)
-    try:
-        with open(tmp, "wb") as f:
-            while block := src.read(CHUNK):
-                f.write(block)
-                h.update(block)
-                done += len(block)
-                progress.update(done)
-            f.flush()
-            os.fsync(f.fileno())
-        if md5 is not None and h.hexdigest() != md5:
-            raise InputError(f"{what}: md5 mismatch: expected {md5}, got {h.hexdigest()} "
-                             f"({done} bytes); nothing written to {out}")
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
-    progress.update(done, force=True)
-    log.info("%s -> %s (%.1f MB, md5 %s)", what, out, done / MB, h.hexdigest())
-    return out
-
-
-_MAGIC = {b"\x1f\x8b": gzip.open, b"BZh": bz2.open, b"\xfd7zXZ\x00": lzma.open}
-
-
-def decompress(archive: str | os.PathLike, out: str | os.PathLike, md5: str | None = None,
-               progress_every: float = 10.0) -> Path:
-    """Decompress a single .gz/.bz2/.xz file to ``out`` atomically."""
-    archive = Path(archive)
-    if not archive.is_file():
-        raise InputError(f"{archive}: no such file")
-    with open(archive, "rb") as f:
-        head = f.read(6)
-    opener = next((op for magic, op in _MAGIC.items() if head.startswith(magic)), None)
-    if opener is None:
-        raise InputError(f"{archive}: not a gzip, bzip2 or xz file (give --member for a tar)")
-    try:
-        with opener(archive, "rb") as src:
-            return _copy_to(src, Path(out), str(archive), _check_md5_arg(md5, str(archive)),
-                            progress_every)
-    except (OSError, EOFError, lzma.LZMAError) as e:
-        raise InputError(f"{archive}: corrupt or truncated compressed file: {e}") from None
-
-
-def extract(archive: str | os.PathLike, members: dict[str, str | os.PathLike],
-            md5s: dict[str, str | None] | None = None, progress_every: float = 10.0
-            ) -> dict[str, Path]:
-    """Stream the named ``members`` of a tar(.gz/.bz2/.xz) ``archive`` to their paths.
-
-    ``members`` maps a member name to its output path; ``md5s`` optionally maps a member name
-    to the expected MD5 of its content. One sequential pass over the archive.
-    """
-    archive = Path(archive)
-    if not archive.is_file():
-        raise InputError(f"{archive}: no such file")
-    md5s = {k: _check_md5_arg(v, f"{archive}:{k}") for k, v in (md5s or {}).items()}
-    pending = dict(members)
-    done: dict[str, Path] = {}
-    seen: list[str] = []
-    try:
-        with tarfile.open(archive, mode="r|*") as tar:
-            for ti in tar:
-                seen.append(ti.name)
-                hit = next((m for m in pending if _member_matches(ti.name, m)), None)
-                if hit is None:
-                    continue
-                if not ti.isfile():
-                    raise InputError(f"{archive}: member {ti.name!r} is not a regular file")
-                src = tar.extractfile(ti)
-                done[hit] = _copy_to(src, Path(pending.pop(hit)), f"{archive}:{ti.name}",
-                                     md5s.get(hit), progress_every, ti.size)
-                if not pending:
-                    break
-    except tarfile.ReadError as e:
-        raise InputError(f"{archive}: not a readable tar archive ({e})") from None
-    except (EOFError, OSError, zlib.error, lzma.LZMAError) as e:
-        raise InputError(f"{archive}: cannot extract (corrupt or truncated archive?): {e}") from None
-    if pending:
-        shown = ", ".join(seen[:20]) + (f", ... ({len(seen)} in all)" if len(seen) > 20 else "")
-        raise InputError(f"{archive}: no member {sorted(pending)} in the archive "
-                         f"(members: {shown or 'none'})")
-    return done
-
-
-# --------------------------------------------------------------------------------------------
-# Command line
-
-
-def _parse_header(text: str) -> tuple[str, str]:
-    name, sep, value = text.partition(":")
-    if not sep or not name.strip():
-        raise InputError(f"--header {text!r}: expected 'Name: value'")
-    return name.strip(), value.strip()
-
-
-def _download_main(argv: list[str]) -> None:
-    p = argparse.ArgumentParser(prog="python -m dualrank.data.download", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--url", required=True)
-    p.add_argument("--out", required=True)
-    p.add_argument("--md5", default=None, help="expected MD5 (hex); strongly recommended")
-    p.add_argument("--header", action="append", default=[], help="extra 'Name: value' header")
-    p.add_argument("--retries", type=int, default=8)
-    p.add_argument("--backoff", type=float, default=2.0, help="first retry wait, seconds")
-    p.add_argument("--timeout", type=float, default=60.0, help="socket timeout, seconds")
-    p.add_argument("--progress-every", type=float, default=10.0, help="seconds between logs")
-    a = p.parse_args(argv)
-    if a.md5 is not None and a.md5.strip().lower() in ("", "null", "none"):
-        a.md5 = None
-    download(a.url, a.out, a.md5, retries=a.retries, backoff=a.backoff, timeout=a.timeout,
-             headers=dict(_parse_header(h) for h in a.header), progress_every=a.progress_every)
-
-
-def _extract_main(argv: list[str]) -> None:
-    p = argparse.ArgumentParser(prog="python -m dualrank.data.download extract",
-                                description="Stream archive members (or decompress a .gz).")
-    p.add_argument("--archive", required=True)
-    p.add_argument("--member", action="append", default=[],
-                   help="member to extract (repeatable, paired in order with --out)")
-    p.add_argument("--out", action="append", required=True)
-    p.add_argument("--md5", action="append", default=[],
-                   help="expected MD5 of each extracted file (optional, paired with --out)")
-    p.add_argument("--progress-every", type=float, default=10.0)
-    a = p.parse_args(argv)
-    md5s = [None if m.strip().lower() in ("", "null", "none") else m for m in a.md5]
-    if a.md5 and len(md5s) != len(a.out):
-        raise InputError(f"{a.archive}: {len(md5s)} --md5 for {len(a.out)} --out")
-    # An empty --member (a config entry with `member: null`) means "decompress the file".
-    if all(m.strip().lower() in ("", "null", "none") for m in a.member):
-        if len(a.out) != 1:
-            raise InputError(f"{a.archive}: decompression takes one --out (got {len(a.out)})")
-        decompress(a.archive, a.out[0], md5s[0] if md5s else None, a.progress_every)
-        return
-    if len(a.member) != len(a.out):
-        raise InputError(f"{a.archive}: {len(a.member)} --member for {len(a.out)} --out")
-    if len(set(a.member)) != len(a.member):
-        raise InputError(f"{a.archive}: a --member is repeated: {a.member}")
-    extract(a.archive, dict(zip(a.member, a.out)),
-            dict(zip(a.member, md5s)) if md5s else None, a.progress_every)
-
-
-def main(argv: list[str] | None = None) -> None:
-    import sys
-
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] == "extract":
-        _extract_main(argv[1:])
-    else:
-        _download_main(argv[1:] if argv and argv[0] == "fetch" else argv)
-
-
-if __name__ == "__main__":
-    entry_point(main)()
