@@ -10,7 +10,7 @@ download of config.yaml at these files, with their md5: the pipeline's own downl
 prepare, candidate, teacher, aggregation and evaluation stages then run on them unchanged::
 
     python -m tools.sample_server --root /tmp/dualrank-sample &
-    snakemake --cores 2 --configfile=workflow/presets/real-sample.yaml results/runs/msmarco/bm25/metrics.json
+    snakemake --cores 2 --configfile=workflow/presets/real-sample.yaml -- results/runs/msmarco/bm25/metrics.json
 
 The build is deterministic (tar and gzip headers carry no time stamps), so the md5s in the
 preset hold for every build with the same zlib; ``--write-preset`` rewrites the preset.
@@ -322,7 +322,7 @@ PRESET_HEADER = """\
 #   python -m tools.sample_server --root DIR --port {port}
 # in the exact upstream formats, built from the real samples in ../shared/data (what each file
 # holds, and which ids and scores are made up: tools/sample_server.py).
-#   snakemake --cores 2 --configfile=workflow/presets/real-sample.yaml \\
+#   snakemake --cores 2 --configfile=workflow/presets/real-sample.yaml -- \\
 #       data/msmarco/groups/teacher-k20.parquet results/runs/msmarco/bm25/metrics.json
 # GENERATED (md5 and size of each served file) by
 #   python -m tools.sample_server --root DIR --write-preset workflow/presets/real-sample.yaml
