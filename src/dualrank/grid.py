@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dualrank.spec import EncoderSpec, ExecutionSpec, LossSpec, TrainingSpec, TrainSpec, split_execution
+
 # Losses trained on labels alone (no teacher scores): their groups come straight from the
 # labelled pairs, so they can train before any teacher exists (the CA teacher itself).
 LABEL_ONLY_LOSSES = {"one_hot", "focal"}
@@ -49,37 +51,33 @@ def teacher_run(config: dict, dataset: str) -> Run:
     return Run(dataset, "ca", t["encoder"], t["variant"], t["seed"])
 
 
-# Training keys that say how a job runs, not what it computes: how often it checkpoints and
-# over how many data-parallel processes. They stay out of the spec (the rule's params), so that
-# changing them reruns nothing; the rule passes them as resources.
-TRAIN_EXECUTION_KEYS = {"checkpoint_every": None, "processes": 1}
-
-
 def _training(config: dict, dataset: str) -> dict:
     return {**config["training"], **config["datasets"][dataset].get("training", {})}
 
 
 def train_spec(config: dict, run: Run) -> dict:
-    """Everything that defines a training job's result (its Snakemake params).
+    """Everything that defines a training job's result (its Snakemake params): the
+    ``to_dict`` of a :class:`~dualrank.spec.TrainSpec` whose encoder, loss and training are checked.
 
     Training keys: ``training``, overlaid by the dataset's ``training``, overlaid by the loss
     variant's ``training`` (a variant such as Table 9's "increased embedding dropout" or Table
-    12's "with in-batch and uniform negatives" is a loss plus training keys of its own)."""
-    v = dict(config["losses"][run.loss])
-    variant_training = v.pop("training", {})
-    loss = {"name": v.pop("loss"), **{k: x for k, x in v.items() if k != "k"}}
-    training = {k: x for k, x in {**_training(config, run.dataset), **variant_training}.items()
-                if k not in TRAIN_EXECUTION_KEYS}
-    return {"arch": run.arch, "encoder": config["encoders"][run.encoder], "loss": loss,
-            "k": config["losses"][run.loss]["k"], "seed": run.seed, "training": training}
+    12's "with in-batch and uniform negatives" is a loss plus training keys of its own). The
+    execution keys (:class:`~dualrank.spec.ExecutionSpec`) stay out: the rule passes them as
+    resources, so that changing them reruns nothing."""
+    variant = config["losses"][run.loss]
+    training, _ = split_execution({**_training(config, run.dataset), **variant.get("training", {})})
+    spec = TrainSpec(arch=run.arch, k=variant["k"], seed=run.seed,
+                     encoder=EncoderSpec.from_dict(config["encoders"][run.encoder], f"encoders.{run.encoder}"),
+                     loss=LossSpec.from_variant(variant, f"losses.{run.loss}"),
+                     training=TrainingSpec.from_dict(training))
+    return spec.to_dict()
 
 
 def train_execution(config: dict, dataset: str) -> dict:
     """``checkpoint_every`` (default: eval_every) and ``processes`` (default 1) of a dataset's runs."""
     t = _training(config, dataset)
-    out = {k: t.get(k, default) for k, default in TRAIN_EXECUTION_KEYS.items()}
-    out["checkpoint_every"] = out["checkpoint_every"] or t["eval_every"]
-    return out
+    how = ExecutionSpec.from_dict(split_execution(t)[1])
+    return {"checkpoint_every": how.checkpoint_every or t["eval_every"], "processes": how.processes}
 
 
 CANDIDATE_SOURCES = ("official", "bm25", "mixed")
@@ -150,9 +148,9 @@ def table_runs(config: dict, table: str = "table1") -> list[Run]:
 def encoder_shape(config: dict, encoder: str) -> dict:
     """Layers and hidden size of a named encoder (the x-axis of Figures 1 and 3): the demo's
     `init` shape, else the name's bert-L-H pattern (Turc et al.), else BERT-base's 12 x 768."""
-    init = config["encoders"][encoder].get("init")
+    init = EncoderSpec.from_dict(config["encoders"][encoder], f"encoders.{encoder}").init
     if init:
-        return {"layers": init["layers"], "hidden": init["hidden"]}
+        return {"layers": init.layers, "hidden": init.hidden}
     parts = encoder.split("-")
     if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
         return {"layers": int(parts[1]), "hidden": int(parts[2])}

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from test_train import args, data, spec  # noqa: F401  (data: the module's fixture)
+from test_train import T, args, data, flags, spec  # noqa: F401  (data: the module's fixture)
 
 from dualrank.training.trainer import Trainer
 
@@ -29,11 +29,9 @@ def ddp_spec():
 
 
 def command(d, out, processes):
-    cmd = [sys.executable, "-m", "dualrank.training.trainer", "--spec", json.dumps(ddp_spec()), "--threads", "2",
+    cmd = [sys.executable, "-m", "dualrank.cli.train", "--spec", json.dumps(ddp_spec()), "--threads", "2",
            "--processes", str(processes), "--checkpoint-every", "4"]
-    for k, v in vars(args(d, out)).items():
-        cmd += [f"--{k.replace('_', '-')}", v]
-    return cmd
+    return cmd + flags(args(d, out))
 
 
 def env():
@@ -44,7 +42,7 @@ def test_two_processes_follow_the_one_process_loss_curve_and_resume(data, tmp_pa
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as each of the 2 ranks below (--threads 2)
     try:
-        one = Trainer(ddp_spec(), args(data, tmp_path / "one"))
+        one = Trainer(T(ddp_spec()), args(data, tmp_path / "one"))
         one.write_outputs(one.run())
     finally:
         torch.set_num_threads(threads)
@@ -69,7 +67,7 @@ def test_two_processes_follow_the_one_process_loss_curve_and_resume(data, tmp_pa
     lines = []
     for line in p.stderr:
         lines.append(line)
-        m = re.search(r"dualrank\.train: step (\d+): loss", line)
+        m = re.search(r"dualrank\.training\.validation: step (\d+): loss", line)
         if m and int(m[1]) >= 9:
             p.send_signal(signal.SIGTERM)
             break

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
-from test_train import args, data, spec  # noqa: F401  (data: the module's fixture)
+from test_train import args, data, flags, spec  # noqa: F401  (data: the module's fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 STEPS = 16
@@ -28,11 +28,9 @@ def command(d, out, checkpoint_every):
     a = args(d, out)
     s = spec("softmax_ce", STEPS)
     s["training"].update(eval_every=5, dropout=0.1)
-    cmd = [sys.executable, "-m", "dualrank.training.trainer", "--spec", json.dumps(s), "--threads", "1",
+    cmd = [sys.executable, "-m", "dualrank.cli.train", "--spec", json.dumps(s), "--threads", "1",
            "--checkpoint-every", str(checkpoint_every), "--log-every", "1"]
-    for k, v in vars(a).items():
-        cmd += [f"--{k.replace('_', '-')}", v]
-    return cmd
+    return cmd + flags(a)
 
 
 def env():
@@ -52,7 +50,7 @@ def run_until(cmd, step, sig, delay):
     last, lines = 0, []
     for line in proc.stderr:
         lines.append(line)
-        m = re.search(r"dualrank\.train: step (\d+)/\d+: loss", line)
+        m = re.search(r"dualrank\.training\.trainer: step (\d+)/\d+: loss", line)
         if m:
             last = int(m[1])
             if last >= step:

@@ -1,7 +1,7 @@
 """Training: reproducible from a seed, resumable from its checkpoint bit for bit, and bad
 input (a document id missing from the corpus) fails naming the file with no output left."""
 
-import argparse
+import dataclasses
 import json
 
 import numpy as np
@@ -12,8 +12,11 @@ import torch
 from dualrank.data import contracts
 from dualrank.data.synthetic import generate
 from dualrank.data.io import InputError
+from dualrank.spec import TrainJob, TrainSpec
 from dualrank.text.tokenizer import train_wordpiece
 from dualrank.training.trainer import Trainer
+
+T = TrainSpec.from_dict
 
 SIZES = {"n_entities": 60, "n_train": 80, "n_valid": 10, "n_dev": 10, "n_dl19": 5}
 
@@ -43,12 +46,17 @@ def data(tmp_path_factory):
 
 
 def args(d, out, groups="groups.parquet"):
-    return argparse.Namespace(
+    return TrainJob(
         groups=str(d / groups), corpus=str(d / "corpus.parquet"), queries=str(d / "queries-train.parquet"),
         valid_candidates=str(d / "valid.parquet"), valid_queries=str(d / "queries-valid.parquet"),
         valid_qrels=str(d / "qrels-valid.parquet"), tokenizer=str(d / "tok"),
         checkpoint_dir=str(out / "ckpt"), model_out=str(out / "model"),
         curve_out=str(out / "curve.parquet"), summary_out=str(out / "train.json"))
+
+
+def flags(job):
+    """``dualrank train``'s file flags for ``job``."""
+    return [x for k, v in dataclasses.asdict(job).items() if v is not None for x in (f"--{k.replace('_', '-')}", v)]
 
 
 def spec(loss="m3se", steps=6):
@@ -75,19 +83,19 @@ class Interrupted(Trainer):
 
 
 def test_same_seed_same_model_and_resume_is_exact(data, tmp_path):
-    a = Trainer(spec(), args(data, tmp_path / "a"))
+    a = Trainer(T(spec()), args(data, tmp_path / "a"))
     a.run()
-    b = Trainer(spec(), args(data, tmp_path / "b"))
+    b = Trainer(T(spec()), args(data, tmp_path / "b"))
     b.run()
     wa, wb = weights(a), weights(b)
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
 
-    c = Interrupted(spec(), args(data, tmp_path / "c"))
+    c = Interrupted(T(spec()), args(data, tmp_path / "c"))
     with pytest.raises(SystemExit) as stopped:
         c.run()
     assert stopped.value.code == 143, "SIGTERM must exit non-zero so that a retry resumes"
     assert c.step == 3 and (tmp_path / "c/ckpt/last.pt").exists()
-    resumed = Trainer(spec(), args(data, tmp_path / "c"))
+    resumed = Trainer(T(spec()), args(data, tmp_path / "c"))
     summary = resumed.run()
     assert summary["steps"] == 6
     wc = weights(resumed)
@@ -96,7 +104,7 @@ def test_same_seed_same_model_and_resume_is_exact(data, tmp_path):
 
 
 def test_outputs_written(data, tmp_path):
-    t = Trainer(spec("softmax_ce", 3), args(data, tmp_path))
+    t = Trainer(T(spec("softmax_ce", 3)), args(data, tmp_path))
     t.write_outputs(t.run())
     curve = pd.read_parquet(tmp_path / "curve.parquet")
     assert list(curve.columns) == ["step", "loss", "train_mrr@10", "valid_mrr@10", "valid_ndcg@10"]
@@ -109,7 +117,7 @@ def test_unknown_document_id_names_the_corpus(data, tmp_path):
     g.at[2, "doc_ids"] = [g.at[2, "doc_ids"][0], "no-such-doc", *g.at[2, "doc_ids"][2:]]
     contracts.write(g, data / "bad-groups.parquet", "groups")
     with pytest.raises(InputError, match=r"corpus\.parquet.*not in this corpus.*'no-such-doc'"):
-        Trainer(spec(), args(data, tmp_path, groups="bad-groups.parquet"))
+        Trainer(T(spec()), args(data, tmp_path, groups="bad-groups.parquet"))
     assert not (tmp_path / "model").exists()
 
 
@@ -117,7 +125,7 @@ def test_distillation_without_teacher_scores_is_refused(data, tmp_path):
     g = contracts.read(data / "groups.parquet", "groups").assign(teacher_scores=None)
     contracts.write(g, data / "label-groups.parquet", "groups")
     with pytest.raises(InputError, match="no teacher_scores"):
-        Trainer(spec("margin_mse"), args(data, tmp_path, groups="label-groups.parquet"))
+        Trainer(T(spec("margin_mse")), args(data, tmp_path, groups="label-groups.parquet"))
 
 
 # -- training variants (Tables 8, 9, 12) and score dumps (Figures 5, 7) ------------------------
@@ -132,21 +140,20 @@ def with_training(s, **extra):
 
 
 def outputs(d, out):
-    a = args(d, out)
-    a.snapshots_out, a.train_scores_out = str(out / "snapshots.parquet"), str(out / "train-scores.parquet")
-    return a
+    return dataclasses.replace(args(d, out), snapshots_out=str(out / "snapshots.parquet"),
+                               train_scores_out=str(out / "train-scores.parquet"))
 
 
 def test_variants_resume_exactly_with_their_snapshots(data, tmp_path):
     s = with_training(spec(), snapshot_steps=[2, 4], **VARIANTS)
-    a = Trainer(s, outputs(data, tmp_path / "a"))
+    a = Trainer(T(s), outputs(data, tmp_path / "a"))
     a.write_outputs(a.run())
-    c = Interrupted(s, outputs(data, tmp_path / "c"))
+    c = Interrupted(T(s), outputs(data, tmp_path / "c"))
     with pytest.raises(SystemExit) as stopped:
         c.run()
     assert stopped.value.code == 143
     assert [int(f["step"].iat[0]) for f in c.snapshots.frames] == [0, 2]
-    resumed = Trainer(s, outputs(data, tmp_path / "c"))
+    resumed = Trainer(T(s), outputs(data, tmp_path / "c"))
     resumed.write_outputs(resumed.run())
     wa, wc = weights(a), weights(resumed)
     assert all(torch.equal(wa[k], wc[k]) for k in wa)
@@ -155,30 +162,30 @@ def test_variants_resume_exactly_with_their_snapshots(data, tmp_path):
     for name in ("snapshots.parquet", "train-scores.parquet"):
         pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "a" / name), pd.read_parquet(tmp_path / "c" / name))
     # The MLM head is training-only: the saved model holds exactly a plain DE's weights.
-    plain = Trainer(spec(steps=1), args(data, tmp_path / "plain"))
+    plain = Trainer(T(spec(steps=1)), args(data, tmp_path / "plain"))
     assert set(torch.load(tmp_path / "a/model/weights.pt", weights_only=True)) == set(plain.model.state_dict())
 
 
 def test_variants_change_training(data, tmp_path):
-    base = Trainer(spec(steps=3), args(data, tmp_path / "base"))
+    base = Trainer(T(spec(steps=3)), args(data, tmp_path / "base"))
     base.run()
     for key, value in VARIANTS.items():
         if key == "mlm_probability":
             continue  # without mlm_weight there is no MLM loss (below: it has no effect alone)
-        t = Trainer(with_training(spec(steps=3), **{key: value}), args(data, tmp_path / key))
+        t = Trainer(T(with_training(spec(steps=3), **{key: value})), args(data, tmp_path / key))
         t.run()
         assert all(np.isfinite(r["loss"]) for r in t.curve[1:])
         wb, wt = weights(base), weights(t)
         assert any(not torch.equal(wb[k], wt[k]) for k in wb), f"{key} had no effect"
-    alone = Trainer(with_training(spec(steps=3), mlm_probability=0.5), args(data, tmp_path / "alone"))
+    alone = Trainer(T(with_training(spec(steps=3), mlm_probability=0.5)), args(data, tmp_path / "alone"))
     alone.run()
     assert all(torch.equal(wb[k], v) for k, v in weights(alone).items())
 
 
 def test_snapshots_do_not_perturb_training(data, tmp_path):
-    a = Trainer(spec(steps=4), args(data, tmp_path / "a"))
+    a = Trainer(T(spec(steps=4)), args(data, tmp_path / "a"))
     a.run()
-    b = Trainer(with_training(spec(steps=4), snapshot_steps=[1, 2]), args(data, tmp_path / "b"))
+    b = Trainer(T(with_training(spec(steps=4), snapshot_steps=[1, 2])), args(data, tmp_path / "b"))
     b.run()
     wa, wb = weights(a), weights(b)
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
@@ -191,7 +198,7 @@ def test_score_dumps_and_best_step_metrics(data, tmp_path):
     from dualrank.text.lookup import load_texts
 
     s = with_training(spec("one_hot", 4), eval_every=2, snapshot_steps=[1, 3, 99], train_eval_groups=20)
-    t = Trainer(s, outputs(data, tmp_path))
+    t = Trainer(T(s), outputs(data, tmp_path))
     summary = t.run()
     t.write_outputs(summary)
     snap = pd.read_parquet(tmp_path / "snapshots.parquet")
@@ -226,7 +233,7 @@ def test_the_best_model_is_never_the_initialisation(data, tmp_path, monkeypatch)
     """Early stopping chooses among trained models: a run whose evaluations all fall below its
     step-0 score (a distilled student still shrinking its scores to the teacher's range)
     returns its best trained step, and step 0 costs no patience."""
-    import dualrank.training.trainer as train
+    import dualrank.training.validation as train
 
     scripted = iter([0.9, 0.2, 0.3, 0.1])  # valid nDCG@10 at steps 0, 2, 4, 6
     real = train.evaluate
@@ -236,7 +243,7 @@ def test_the_best_model_is_never_the_initialisation(data, tmp_path, monkeypatch)
         return {**agg, "ndcg@10": next(scripted)}, per_query
 
     monkeypatch.setattr(train, "evaluate", scripted_evaluate)
-    t = Trainer(with_training(spec("one_hot", 6), eval_every=2, patience=2), args(data, tmp_path))
+    t = Trainer(T(with_training(spec("one_hot", 6), eval_every=2, patience=2)), args(data, tmp_path))
     init = weights(t)
     summary = t.run()
     t.write_outputs(summary)
@@ -248,28 +255,27 @@ def test_the_best_model_is_never_the_initialisation(data, tmp_path, monkeypatch)
 
 @pytest.mark.parametrize("loss", [{"name": "one_hot", "label_smoothing": 0.3}, {"name": "focal", "gamma": 2.0}])
 def test_label_smoothing_and_focal_train(data, tmp_path, loss):
-    base = Trainer(spec("one_hot", 3), args(data, tmp_path / "base"))
+    base = Trainer(T(spec("one_hot", 3)), args(data, tmp_path / "base"))
     base.run()
     s = spec(steps=3)
     s["loss"] = loss
-    t = Trainer(s, args(data, tmp_path / "t"))
+    t = Trainer(T(s), args(data, tmp_path / "t"))
     t.write_outputs(t.run())
     assert all(np.isfinite(r["loss"]) for r in t.curve[1:])
     wb, wt = weights(base), weights(t)
     assert any(not torch.equal(wb[k], wt[k]) for k in wb), "the loss's hyper-parameter reached training"
 
 
-def test_bad_variant_settings_name_the_key(data, tmp_path):
+def test_bad_variant_settings_name_the_key():
     for key, value in (("token_dropout", 1.0), ("mlm_weight", -1), ("snapshot_steps", [0])):
         with pytest.raises(InputError, match=f"training.{key}"):
-            Trainer(with_training(spec(), **{key: value}), args(data, tmp_path))
+            T(with_training(spec(), **{key: value}))
 
 
 def test_command_line_writes_every_output(data, tmp_path):
-    from dualrank.training.trainer import main
+    from dualrank.cli.train import main
 
-    a = vars(outputs(data, tmp_path))
-    argv = [f"--{k.replace('_', '-')}={v}" for k, v in a.items()]
+    argv = flags(outputs(data, tmp_path))
     main(argv + ["--spec", json.dumps(with_training(spec("one_hot", 2), snapshot_steps=[1]))])
     assert pd.read_parquet(tmp_path / "snapshots.parquet")["stage"].unique().tolist() == ["init", "step1", "final"]
     assert contracts.read(tmp_path / "train-scores.parquet", "train_scores")["label"].dtype == "int8"

@@ -1,10 +1,10 @@
 # Stage 5, train: one job per (dataset, arch, encoder, loss variant, seed). Its params are
-# the full training spec of that run, so editing one loss's hyper-parameters reruns only the
-# runs of that loss. Checkpoints live under checkpoints/, outside the outputs, so that a
-# killed or preempted job resumes instead of starting over. training.processes (data-parallel
-# ranks, one GPU each, via torchrun) and training.checkpoint_every are resources, not params:
-# they do not change the result, so changing them reruns nothing; threads and GPUs scale with
-# the processes.
+# the full training spec of that run (a dualrank.spec.TrainSpec, built by
+# dualrank.grid.train_spec), so editing one loss's hyper-parameters reruns only the runs of
+# that loss. Checkpoints live under checkpoints/, outside the outputs, so that a killed or
+# preempted job resumes instead of starting over. training.processes (data-parallel ranks, one
+# GPU each, via torchrun) and training.checkpoint_every are resources, not params: they do not
+# change the result, so changing them reruns nothing; threads and GPUs scale with the processes.
 
 
 rule train:
@@ -37,7 +37,7 @@ rule train:
     conda:
         "../../envs/dualrank.yaml"
     shell:
-        "python -m dualrank.cli.gpu --gpus {resources.gpu} -- python -m dualrank.training.trainer --spec {params.spec:q} --groups {input.groups:q} "
+        "dualrank gpu --gpus {resources.gpu} -- dualrank train --spec {params.spec:q} --groups {input.groups:q} "
         "--corpus {input.corpus:q} --queries {input.queries:q} "
         "--valid-candidates {input.valid_candidates:q} --valid-queries {input.valid_queries:q} "
         "--valid-qrels {input.valid_qrels:q} {params.tokenizer} --threads {threads} "

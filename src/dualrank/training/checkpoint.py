@@ -11,19 +11,30 @@ over the old one, so a reader sees the old checkpoint or the new one, never half
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import random
-import tempfile
+import shutil
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from dualrank.data.io import atomic_output
+from dualrank.spec import TrainSpec
+
 log = logging.getLogger("dualrank.training.checkpoint")
 
 NAME = "last.pt"
-SUFFIX = ".pt.tmp"
+PARTIAL = ".last.*.tmp"  # what an interrupted save leaves (atomic_output's temporary names)
+
+
+def spec_hash(spec: TrainSpec) -> str:
+    """Which spec a checkpoint belongs to: its result keys only (not ExecutionSpec's, so that
+    a job resumed with other processes or checkpoint_every finds its checkpoint)."""
+    return hashlib.sha256(json.dumps(spec.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
 
 
 def rng_state() -> dict:
@@ -41,6 +52,17 @@ def set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state(state["cuda"].cpu())
 
 
+def restore_rng(state: dict, dist, seed: int) -> None:
+    """This rank's random streams as the checkpoint left them. Resumed by another number of
+    processes, other ranks draw other dropout masks: the run is equivalent in distribution."""
+    if state["world"] == dist.world:
+        set_rng_state(state["rng"][dist.rank])
+        return
+    log.warning("checkpoint of %d process(es) resumed by %d: random streams reseeded", state["world"], dist.world)
+    set_rng_state(state["rng"][0])
+    dist.reseed(seed + state["step"])
+
+
 def cpu_copy(state_dict: dict) -> dict:
     """A detached CPU copy of a state dict (the best model, kept while training goes on)."""
     return {k: v.detach().to("cpu", copy=True) for k, v in state_dict.items()}
@@ -49,18 +71,9 @@ def cpu_copy(state_dict: dict) -> dict:
 def save(directory: str | Path, state: dict) -> Path:
     """Write ``state`` to ``directory/last.pt`` atomically and durably."""
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".last.", suffix=SUFFIX)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(state, f)
-            f.flush()
-            os.fsync(f.fileno())
-        path = directory / NAME
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    path = directory / NAME
+    with atomic_output(path) as tmp:
+        torch.save(state, tmp)
     # The rename itself must reach the disk before a later write may be trusted to replace it.
     dir_fd = os.open(directory, os.O_RDONLY)
     try:
@@ -76,10 +89,24 @@ def load(directory: str | Path, device: torch.device, clean: bool = True) -> dic
     directory = Path(directory)
     if not directory.is_dir():
         return None
-    for partial in directory.glob(f"*{SUFFIX}") if clean else ():
+    for partial in directory.glob(PARTIAL) if clean else ():
         log.info("removing %s, a checkpoint write that was interrupted", partial)
         partial.unlink(missing_ok=True)
     path = directory / NAME
     if not path.exists():
         return None
     return torch.load(path, map_location=device, weights_only=False)
+
+
+def load_matching(directory: str | Path, spec: TrainSpec, dist) -> dict | None:
+    """Collective: the last checkpoint in ``directory`` if it belongs to ``spec``; one of
+    another configuration is removed (by rank 0, once every rank has read it)."""
+    state = load(directory, dist.device, clean=dist.is_main)
+    if state is None or state["spec_hash"] == spec_hash(spec):
+        return state
+    dist.barrier()
+    if dist.is_main:
+        log.warning("%s belongs to another configuration; starting afresh", directory)
+        shutil.rmtree(directory)
+    dist.barrier()
+    return None

@@ -1,7 +1,7 @@
 """Data-parallel training over torch.distributed, and the same interface for one process.
 
-Launched by ``torchrun --standalone --nproc-per-node N -m dualrank.training.trainer ...`` (or
-``python -m dualrank.training.trainer --processes N ...``, which execs exactly that). Every rank draws the
+Launched by ``torchrun --standalone --nproc-per-node N -m dualrank.cli.train ...`` (or
+``dualrank train --processes N ...``, which execs exactly that). Every rank draws the
 same global batch from the same seeded sampler and keeps its contiguous slice of it; its loss is
 scaled so that DDP's gradient average equals the gradient of the global-batch mean, i.e. one
 process at the same global batch. Rank 0 alone evaluates and writes checkpoints and outputs;
@@ -35,11 +35,11 @@ def launched() -> bool:
 
 
 def torchrun_command(processes: int, argv: list[str]) -> list[str]:
-    """The torchrun command line running ``dualrank.training.trainer`` with ``argv`` on ``processes`` ranks
+    """The torchrun command line running ``dualrank train`` with ``argv`` on ``processes`` ranks
     of this node (``--standalone``: a private rendezvous on a free port, so that several jobs
     share a node)."""
     return [sys.executable, "-m", "torch.distributed.run", "--standalone",
-            f"--nproc-per-node={processes}", "-m", "dualrank.training.trainer", *argv]
+            f"--nproc-per-node={processes}", "-m", "dualrank.cli.train", *argv]
 
 
 class GroupScorer(nn.Module):

@@ -51,10 +51,8 @@ def _key(doc) -> Hashable:
 
 class ExtraNegatives:
     def __init__(self, in_batch: bool, uniform: int, seed: int, corpus: str | Path | None = None):
-        if not isinstance(in_batch, bool):
-            raise InputError(f"training.in_batch_negatives must be true or false, got {in_batch!r}")
-        if isinstance(uniform, bool) or not isinstance(uniform, int) or uniform < 0:
-            raise InputError(f"training.uniform_negatives must be an integer >= 0, got {uniform!r}")
+        """``in_batch`` and ``uniform``: training.in_batch_negatives and uniform_negatives,
+        checked by :class:`dualrank.spec.TrainingSpec`."""
         self.in_batch, self.uniform, self.seed = in_batch, uniform, seed
         self.corpus_texts: pa.ChunkedArray | None = None
         if uniform:

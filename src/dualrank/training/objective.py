@@ -2,60 +2,43 @@
 
     loss = ranking loss over each query's group [+ extra negatives]  +  mlm_weight * MLM loss
 
-Training keys (``spec["training"]``, defaults when absent):
+Training keys (:class:`dualrank.spec.TrainingSpec`, which holds their defaults and ranges):
 
-* ``token_dropout`` p in [0, 1), default 0: during training only, each non-special token of
-  every query and passage input (both parts of a CA pair) is replaced by [MASK] with
-  probability p (:func:`dualrank.models.noise.token_dropout`);
-* ``mlm_weight`` >= 0, default 0, and ``mlm_probability`` in (0, 1), default 0.15: BERT's masked
-  language model loss (:mod:`dualrank.models.mlm`) on the minibatch's queries and on one
-  passage per group drawn uniformly from its real documents (all B x K passages would cost
-  K times the ranking forward pass in vocabulary logits), each text alone;
-* ``in_batch_negatives`` (bool, default false) and ``uniform_negatives`` (int >= 0, default 0):
-  :mod:`dualrank.training.negatives`.
+* ``token_dropout`` p: during training only, each non-special token of every query and
+  passage input (both parts of a CA pair) is replaced by [MASK] with probability p
+  (:func:`dualrank.models.noise.token_dropout`);
+* ``mlm_weight`` and ``mlm_probability``: BERT's masked language model loss
+  (:mod:`dualrank.models.mlm`) on the minibatch's queries and on one passage per group drawn
+  uniformly from its real documents (all B x K passages would cost K times the ranking forward
+  pass in vocabulary logits), each text alone;
+* ``in_batch_negatives`` and ``uniform_negatives``: :mod:`dualrank.training.negatives`.
 """
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor, nn
 
-from dualrank.data.io import InputError
 from dualrank.losses import RankingLoss
 from dualrank.models import Ranker
 from dualrank.models.mlm import MaskedLanguageModel
+from dualrank.spec import TrainSpec
 from dualrank.training.negatives import ExtraNegatives
-
-DEFAULTS = {"token_dropout": 0.0, "mlm_weight": 0.0, "mlm_probability": 0.15,
-            "in_batch_negatives": False, "uniform_negatives": 0}
-
-
-def _number(t: dict, key: str, low: float, high: float, high_open: bool, low_open: bool = False) -> float:
-    x = t.get(key, DEFAULTS[key])
-    ok = isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-    ok = ok and (x > low if low_open else x >= low) and (x < high if high_open else x <= high)
-    if not ok:
-        lo, hi = "(" if low_open else "[", ")" if high_open else "]"
-        raise InputError(f"training.{key} must be a number in {lo}{low}, {high}{hi}, got {x!r}")
-    return float(x)
 
 
 class Objective(nn.Module):
     """Holds the ranking loss and the training-only parts (MLM head); its parameters are
     optimised with the model's and checkpointed beside them, never saved with the model."""
 
-    def __init__(self, loss_fn: RankingLoss, model: Ranker, spec: dict, corpus=None):
+    def __init__(self, loss_fn: RankingLoss, model: Ranker, spec: TrainSpec, corpus=None):
         super().__init__()
-        t = spec["training"]
+        t = spec.training
         self.loss_fn = loss_fn
-        model.token_dropout = _number(t, "token_dropout", 0.0, 1.0, high_open=True)
-        self.mlm_weight = _number(t, "mlm_weight", 0.0, math.inf, high_open=True)
-        probability = _number(t, "mlm_probability", 0.0, 1.0, high_open=True, low_open=True)
-        self.mlm = MaskedLanguageModel(model, spec["encoder"], probability) if self.mlm_weight > 0 else None
-        self.negatives = ExtraNegatives(t.get("in_batch_negatives", False), t.get("uniform_negatives", 0),
-                                        spec["seed"], corpus)
+        model.token_dropout = float(t.token_dropout)
+        self.mlm_weight = float(t.mlm_weight)
+        self.mlm = (MaskedLanguageModel(model, spec.encoder.to_dict(), float(t.mlm_probability))
+                    if self.mlm_weight > 0 else None)
+        self.negatives = ExtraNegatives(t.in_batch_negatives, t.uniform_negatives, spec.seed, corpus)
 
     def forward(self, model: Ranker, queries: list, docs: list[list], teacher: Tensor | None,
                 labels: Tensor, mask: Tensor, step: int, scorer=None) -> Tensor:

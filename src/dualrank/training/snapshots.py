@@ -16,20 +16,14 @@ import numpy as np
 import pandas as pd
 import torch
 
+from collections.abc import Iterable
+
 from dualrank.data import contracts
-from dualrank.data.io import InputError
 from dualrank.training.groups import Groups
 
 
-def snapshot_steps(t: dict) -> list[int]:
-    steps = t.get("snapshot_steps", [])
-    if not isinstance(steps, list) or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in steps):
-        raise InputError(f"training.snapshot_steps must be a list of integers >= 1, got {steps!r}")
-    return sorted(set(steps))
-
-
 class Snapshots:
-    def __init__(self, steps: list[int], qrels: pd.DataFrame):
+    def __init__(self, steps: Iterable[int], qrels: pd.DataFrame):
         self.steps = set(steps)
         self.qrels = qrels[["query_id", "doc_id", "relevance"]]
         self.frames: list[pd.DataFrame] = []

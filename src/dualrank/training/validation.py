@@ -1,0 +1,146 @@
+"""Validation during training, and early stopping on it (Appendix B: early stopping on dev
+nDCG@10, here a ``valid`` split evaluated every ``eval_every`` steps).
+
+Each evaluation re-ranks the valid candidates and measures train MRR@10 on a fixed, seeded
+subset of the training groups (Table 2's "train MRR"); the rows form the learning curve
+(Figure 4). The best model after step 0 is the output. Rank 0 alone evaluates.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from dualrank.data import contracts
+from dualrank.models import Ranker
+from dualrank.retrieval.metrics import evaluate
+from dualrank.retrieval.rerank import score_candidates
+from dualrank.spec import TrainingSpec, TrainJob
+from dualrank.text import cache as tokens
+from dualrank.training import checkpoint
+from dualrank.training.groups import Groups
+from dualrank.training.snapshots import Snapshots, score_group_rows
+
+log = logging.getLogger("dualrank.training.validation")
+
+
+@dataclass
+class ValidSet:
+    """The valid candidates and qrels (limited to ``valid_queries`` queries, candidates to
+    ``valid_depth``) and the valid queries' token ids."""
+
+    candidates: pd.DataFrame
+    qrels: pd.DataFrame
+    queries: tokens.TokenTable
+
+    @classmethod
+    def load(cls, job: TrainJob, t: TrainingSpec, model: Ranker, docs: tokens.TokenTable) -> ValidSet:
+        vc = contracts.read(job.valid_candidates, "run")
+        vq = contracts.read(job.valid_qrels, "qrels")
+        keep = sorted(vq["query_id"].unique())[: t.valid_queries]
+        if t.valid_depth is not None:
+            vc = vc[vc["rank"] <= t.valid_depth]
+        valid = cls(vc[vc["query_id"].isin(keep)], vq[vq["query_id"].isin(keep)],
+                    tokens.load(job.valid_queries, "queries", model.tokenizer, model.query_token_length))
+        docs.positions(valid.candidates["doc_id"])  # unknown ids fail here, naming the file
+        valid.queries.positions(valid.candidates["query_id"])
+        return valid
+
+
+def train_mrr(model: Ranker, groups: Groups, idx: np.ndarray, batch_size: int) -> float:
+    """MRR@10 of ranking each training group's own documents (the 'train MRR' of Table 2)."""
+    s = score_group_rows(model, groups, idx, batch_size)
+    rr = []
+    for row, j in enumerate(idx):
+        sc = np.where(groups.mask[j], s[row], -np.inf)
+        order = np.argsort(-sc, kind="stable")[:10]
+        hits = np.nonzero(groups.labels[j][order] > 0)[0]
+        rr.append(1.0 / (hits[0] + 1) if len(hits) else 0.0)
+    return float(np.mean(rr)) if rr else float("nan")
+
+
+@dataclass
+class EarlyStopping:
+    """The best valid nDCG@10 after step 0 and the evaluations since it improved."""
+
+    patience: int
+    best: float = -1.0
+    best_step: int = 0
+    bad_evals: int = 0
+
+    @property
+    def exhausted(self) -> bool:
+        return self.bad_evals >= self.patience
+
+    def offer(self, step: int, ndcg: float) -> bool:
+        """Count an evaluation; True if it is the best so far. The step-0 evaluation is the
+        curve's start (Figures 4, 7), not a candidate model: it is the initialisation (random,
+        or pre-trained under a random score head), and a run whose first evaluations fall below
+        it (a distilled student still shrinking its scores to the teacher's range) would
+        otherwise return its untrained init."""
+        improved = step > 0 and ndcg > self.best
+        if improved:
+            self.best, self.best_step, self.bad_evals = ndcg, step, 0
+        elif step > 0:
+            self.bad_evals += 1
+        return improved
+
+
+class Validation:
+    """Rank 0's evaluations: the learning curve, early stopping and the best model's weights
+    (a CPU copy, kept while training goes on)."""
+
+    def __init__(self, t: TrainingSpec, valid: ValidSet, docs: tokens.TokenTable, groups: Groups,
+                 snapshots: Snapshots, seed: int):
+        self.valid, self.docs, self.groups, self.snapshots = valid, docs, groups, snapshots
+        self.eval_batch_size = t.eval_batch_size
+        self.per_batch = max(1, t.eval_batch_size // groups.k)  # groups of K documents per batch
+        rng = np.random.default_rng(seed)
+        n_eval = min(t.train_eval_groups, len(groups))
+        self.train_eval_idx = np.sort(rng.choice(len(groups), n_eval, replace=False))
+        self.stopping = EarlyStopping(t.patience)
+        self.curve: list[dict] = []
+        self.best_state: dict | None = None
+
+    def score(self, model: Ranker) -> pd.DataFrame:
+        """The model's scores of the valid candidates (leaves it in training mode)."""
+        run = score_candidates(model, self.valid.candidates, self.valid.queries, self.docs, self.eval_batch_size)
+        model.train()
+        return run
+
+    def evaluate(self, model: Ranker, step: int, loss: float) -> None:
+        run = self.score(model)
+        self.snapshots.offer(step, run)
+        agg, _ = evaluate(run, self.valid.qrels)
+        tr = train_mrr(model, self.groups, self.train_eval_idx, self.per_batch)
+        model.train()
+        self.curve.append({"step": step, "loss": loss, "train_mrr@10": tr,
+                           "valid_mrr@10": agg["mrr@10"], "valid_ndcg@10": agg["ndcg@10"]})
+        improved = self.stopping.offer(step, agg["ndcg@10"])
+        if improved:
+            self.best_state = checkpoint.cpu_copy(model.state_dict())
+        log.info("step %d: loss %.4f train MRR@10 %.3f valid MRR@10 %.3f nDCG@10 %.3f%s",
+                 step, loss, tr, agg["mrr@10"], agg["ndcg@10"], " (best)" if improved else "")
+
+    def summary(self) -> dict:
+        """The best step's metrics (train.json)."""
+        s = self.stopping
+        best = next((r for r in self.curve if r["step"] == s.best_step), {})
+        return {"best_step": s.best_step, "best_valid_ndcg@10": s.best,
+                "train_mrr@10": best.get("train_mrr@10"), "valid_mrr@10": best.get("valid_mrr@10")}
+
+    # The checkpoint's keys, as they always were.
+    def state(self) -> dict:
+        s = self.stopping
+        return {"best": s.best, "best_step": s.best_step, "bad_evals": s.bad_evals, "curve": self.curve,
+                "best_model": self.best_state}
+
+    def restore(self, state: dict, keep_best_model: bool) -> None:
+        """``keep_best_model``: rank 0's, the only one that writes it out."""
+        self.stopping = EarlyStopping(self.stopping.patience, state["best"], state["best_step"], state["bad_evals"])
+        self.curve = state["curve"]
+        if state["best_model"] is not None and keep_best_model:
+            self.best_state = checkpoint.cpu_copy(state["best_model"])
