@@ -58,3 +58,33 @@ def test_bad_input_exits_2_and_leaves_nothing(tmp_path):
     with pytest.raises(SystemExit) as e:
         cli.main(["teacher-import", "--scores", str(src), "--out", str(tmp_path / "pairs.parquet")])
     assert e.value.code == 2 and [p.name for p in tmp_path.iterdir()] == ["t1.tsv"]
+
+
+def test_teacher_score_scores_every_pair_with_the_ca(tmp_path):
+    import torch
+
+    from dualrank.models import build_model, load_model
+    from dualrank.retrieval.rerank import score_candidates
+    from dualrank.text.cache import for_model
+    from dualrank.text.tokenizer import train_wordpiece
+
+    texts = {"d0": "the mill by the river", "d1": "vale of tessel", "d2": "river mill vale"}
+    corpus = contracts.write(pd.DataFrame({"doc_id": list(texts), "text": list(texts.values())}),
+                             tmp_path / "corpus.parquet", "corpus")
+    queries = contracts.write(pd.DataFrame({"query_id": ["q"], "text": ["mill river"]}),
+                              tmp_path / "queries.parquet", "queries")
+    pairs = contracts.write(pd.DataFrame({"query_id": "q", "doc_id": list(texts), "label": [1, 0, 0],
+                                          "teacher_score": np.nan}), tmp_path / "pairs.parquet", "pairs")
+    train_wordpiece(corpus, tmp_path / "tok", vocab_size=60, extra_texts=["mill river"] * 2)
+    torch.manual_seed(0)
+    build_model("ca", {"init": {"layers": 1, "hidden": 32, "heads": 2, "intermediate": 64}}, str(tmp_path / "tok"),
+                8, 16).save(tmp_path / "model")
+    out = tmp_path / "scored.parquet"
+    assert cli.main(["teacher-score", "--model", str(tmp_path / "model"), "--pairs", str(pairs), "--corpus",
+                     str(corpus), "--queries", str(queries), "--out", str(out), "--threads", "1"]) == 0
+    got = contracts.read(out, "pairs")
+    model = load_model(tmp_path / "model")
+    want = score_candidates(model, got[["query_id", "doc_id"]], for_model(queries, "queries", model),
+                            for_model(corpus, "corpus", model), 256).set_index("doc_id")["score"]
+    assert got["label"].tolist() == [1, 0, 0] and got["teacher_score"].notna().all()
+    np.testing.assert_allclose(got["teacher_score"], want.loc[got["doc_id"]].to_numpy(), rtol=1e-5, atol=1e-6)
