@@ -25,6 +25,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from dualrank.data.io import InputError
+
 MIN_JAVA = 21
 INCUBATOR_VECTOR = "jdk.incubator.vector"
 _LIBJVM = (
@@ -36,8 +38,11 @@ _LIBJVM = (
 )
 
 
-class JavaNotFoundError(RuntimeError):
-    """No usable Java (>= 21) for pyserini, or the JVM could not be started."""
+class JavaNotFoundError(InputError):
+    """No usable Java (>= 21) for pyserini, or the JVM could not be started.
+
+    An :class:`~dualrank.data.io.InputError`: the message says what was tried and how to fix
+    it (an environment variable or a package), and a command stops on it with exit code 2."""
 
 
 @dataclass(frozen=True)

@@ -68,15 +68,9 @@ def _search_chunk(engine: Engine, qids: list[str], texts: list[str], workdir: Pa
     )
 
 
-def iter_search(
-    index_dir: str | os.PathLike,
-    queries: str | os.PathLike | pd.DataFrame,
-    k: int = 1000,
-    k1: float = DEFAULT_K1,
-    b: float = DEFAULT_B,
-    threads: int | None = None,
-    chunk_size: int | None = None,
-) -> Iterator[pd.DataFrame]:
+def iter_search(index_dir: str | os.PathLike, queries: str | os.PathLike | pd.DataFrame, k: int = 1000,
+                k1: float = DEFAULT_K1, b: float = DEFAULT_B, threads: int | None = None,
+                chunk_size: int | None = None) -> Iterator[pd.DataFrame]:
     """BM25 top-``k`` per query, yielded as run-contract DataFrames, one per chunk of queries,
     in the queries' input order (rank 1 = best)."""
     _check_parameters(k, k1, b)
@@ -119,14 +113,8 @@ def iter_search(
     log.info("searched %d queries in %.1fs (%s), %d hits", n, seconds, rate(n, seconds, "queries"), hits)
 
 
-def search(
-    index_dir: str | os.PathLike,
-    queries: str | os.PathLike | pd.DataFrame,
-    k: int = 1000,
-    k1: float = DEFAULT_K1,
-    b: float = DEFAULT_B,
-    threads: int | None = None,
-) -> pd.DataFrame:
+def search(index_dir: str | os.PathLike, queries: str | os.PathLike | pd.DataFrame, k: int = 1000,
+           k1: float = DEFAULT_K1, b: float = DEFAULT_B, threads: int | None = None) -> pd.DataFrame:
     """BM25 top-``k`` per query as one run-contract DataFrame (query_id, doc_id, score, rank)."""
     parts = list(iter_search(index_dir, queries, k=k, k1=k1, b=b, threads=threads))
     if not parts:
@@ -134,16 +122,9 @@ def search(
     return pd.concat(parts, ignore_index=True)
 
 
-def search_to_parquet(
-    index_dir: str | os.PathLike,
-    queries: str | os.PathLike | pd.DataFrame,
-    out: str | os.PathLike,
-    k: int = 1000,
-    k1: float = DEFAULT_K1,
-    b: float = DEFAULT_B,
-    threads: int | None = None,
-    chunk_size: int | None = None,
-) -> Path:
+def search_to_parquet(index_dir: str | os.PathLike, queries: str | os.PathLike | pd.DataFrame,
+                      out: str | os.PathLike, k: int = 1000, k1: float = DEFAULT_K1, b: float = DEFAULT_B,
+                      threads: int | None = None, chunk_size: int | None = None) -> Path:
     """Like :func:`search`, streamed to a run Parquet file chunk by chunk (constant memory),
     written to a temporary file beside ``out`` and renamed at the end."""
     out = Path(out)

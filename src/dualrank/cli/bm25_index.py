@@ -10,8 +10,6 @@ software versions). Needs a Java >= 21 (see dualrank.bm25.java); exit code 2 whe
 from __future__ import annotations
 
 import argparse
-import logging
-import sys
 
 from dualrank.cli.logs import entry_point
 
@@ -31,15 +29,10 @@ def parser() -> argparse.ArgumentParser:
 @entry_point
 def main(argv: list[str] | None = None) -> int:
     from dualrank.bm25.index import build_index
-    from dualrank.bm25.java import JavaNotFoundError
 
     args = parser().parse_args(argv)
-    try:
-        build_index(args.corpus, args.index, threads=args.threads, batch_size=args.batch_size,
-                    optimize=not args.no_optimize)
-    except JavaNotFoundError as e:
-        logging.getLogger("dualrank").error("%s", e)
-        sys.exit(2)
+    build_index(args.corpus, args.index, threads=args.threads, batch_size=args.batch_size,
+                optimize=not args.no_optimize)
     return 0
 
 

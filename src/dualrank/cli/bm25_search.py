@@ -11,8 +11,6 @@ Java >= 21 (see dualrank.bm25.java); exit code 2 when there is none.
 from __future__ import annotations
 
 import argparse
-import logging
-import sys
 
 from dualrank.bm25.search import DEFAULT_B, DEFAULT_K1
 from dualrank.cli.logs import entry_point
@@ -35,16 +33,11 @@ def parser() -> argparse.ArgumentParser:
 
 @entry_point
 def main(argv: list[str] | None = None) -> int:
-    from dualrank.bm25.java import JavaNotFoundError
     from dualrank.bm25.search import search_to_parquet
 
     args = parser().parse_args(argv)
-    try:
-        search_to_parquet(args.index, args.queries, args.out, k=args.k, k1=args.k1, b=args.b,
-                          threads=args.threads, chunk_size=args.chunk_size)
-    except JavaNotFoundError as e:
-        logging.getLogger("dualrank").error("%s", e)
-        sys.exit(2)
+    search_to_parquet(args.index, args.queries, args.out, k=args.k, k1=args.k1, b=args.b,
+                      threads=args.threads, chunk_size=args.chunk_size)
     return 0
 
 

@@ -41,13 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     a = parser().parse_args(argv)
     model = None
     if a.model:  # torch is imported only when there is a model to run (not for BM25)
-        import torch
+        from dualrank.retrieval.rerank import load_ranker
 
-        from dualrank.models import load_model
-
-        if a.threads:
-            torch.set_num_threads(a.threads)
-        model = load_model(a.model, "cuda" if torch.cuda.is_available() else "cpu")
+        model = load_ranker(a.model, a.threads)
     evaluate_all(json.loads(a.evals), a.metrics_out, model, a.corpus, a.index, a.batch_size)
     return 0
 

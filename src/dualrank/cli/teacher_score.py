@@ -30,13 +30,9 @@ def parser() -> argparse.ArgumentParser:
 @entry_point
 def main(argv: list[str] | None = None) -> int:
     a = parser().parse_args(argv)
-    import torch  # after parsing: --help needs no torch
+    from dualrank.pairs.teacher import score_file  # after parsing: --help needs no torch
 
-    from dualrank.pairs.teacher import score_file
-
-    if a.threads:
-        torch.set_num_threads(a.threads)
-    score_file(a.model, a.pairs, a.corpus, a.queries, a.out, a.batch_size)
+    score_file(a.model, a.pairs, a.corpus, a.queries, a.out, a.batch_size, a.threads)
     return 0
 
 

@@ -27,16 +27,14 @@ log = logging.getLogger(__name__)
 T1_COLUMNS = ["pos_score", "neg_score", "query_id", "pos_pid", "neg_pid"]
 
 
-def score_pairs(model_dir: str, pairs_path: str, corpus: str, queries: str, batch_size: int) -> pa.Table:
+def score_pairs(model_dir: str, pairs_path: str, corpus: str, queries: str, batch_size: int,
+                threads: int = 0) -> pa.Table:
+    """The pairs with the teacher's scores (``threads``: torch CPU threads, 0 for torch's choice)."""
     # torch and the models are imported here only: importing published scores needs neither.
-    import torch
-
-    from dualrank.models import load_model
-    from dualrank.retrieval.rerank import score_candidates
+    from dualrank.retrieval.rerank import load_ranker, score_candidates
     from dualrank.text.cache import for_model
 
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    model = load_model(model_dir, device)
+    model = load_ranker(model_dir, threads)
     pairs = contracts.read(pairs_path, "pairs")
     q = for_model(queries, "queries", model, set(pairs["query_id"]))
     d = for_model(corpus, "corpus", model, set(pairs["doc_id"]))
@@ -49,10 +47,10 @@ def score_pairs(model_dir: str, pairs_path: str, corpus: str, queries: str, batc
 
 
 def score_file(model_dir: str, pairs_path: str, corpus: str, queries: str, out: str | os.PathLike,
-               batch_size: int) -> Path:
+               batch_size: int, threads: int = 0) -> Path:
     """:func:`score_pairs` to a pairs file; fails (naming the pairs file) if any pair is left
     unscored."""
-    table = score_pairs(model_dir, pairs_path, corpus, queries, batch_size)
+    table = score_pairs(model_dir, pairs_path, corpus, queries, batch_size, threads)
     n_missing = pc.sum(pc.is_null(table["teacher_score"])).as_py() or 0
     if n_missing:
         raise InputError(f"{pairs_path}: {n_missing} pairs were left unscored")
