@@ -1,4 +1,4 @@
-"""Lucene BM25 through pyserini: the candidates stage's index and runs (DESIGN.md stage 2).
+"""Lucene BM25 through pyserini: the index and runs of the candidates stage (stage 2).
 
     dualrank bm25-index --corpus data/x/corpus.parquet --index DIR [--threads N]
     dualrank bm25-search --index DIR --queries Q.parquet --out RUN.parquet --k 1000 [--k1 0.9 --b 0.4]
