@@ -1,4 +1,5 @@
-"""Lucene BM25 through pyserini (dualrank.bm25.search, dualrank.bm25.lucene).
+"""Lucene BM25 through pyserini (dualrank.bm25: java, jvm, index, engine, search; the bm25-index and
+bm25-search commands).
 
 The tiny corpus below is analysed by Anserini's DefaultEnglishAnalyzer (lower case, Lucene's 33
 English stop words, Porter stemmer) into the tokens in the comments; rankings and scores are
@@ -16,7 +17,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from dualrank.bm25.search import search as bm25, lucene
+import pyarrow.compute as pc
+
+from dualrank.bm25 import engine, index as bm25_index, java, jvm, search as bm25
+from dualrank.cli import bm25_index as index_cli, bm25_search as search_cli
 from dualrank.data import contracts
 from dualrank.data import readers
 from dualrank.data.io import InputError
@@ -52,7 +56,7 @@ def tiny(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("bm25")
     corpus = pd.DataFrame({"doc_id": list(DOCS), "text": [t for t, _ in DOCS.values()]})
     contracts.write(corpus, root / "corpus.parquet", "corpus")
-    meta = bm25.build_index(root / "corpus.parquet", root / "index", threads=2)
+    meta = bm25_index.build_index(root / "corpus.parquet", root / "index", threads=2)
     assert meta["documents"] == 7 and meta["total_terms"] == 16
     return root / "index"
 
@@ -64,7 +68,7 @@ def run_for(index: Path, queries: dict[str, str], **kw) -> pd.DataFrame:
 
 @needs_pyserini
 def test_analyzer_is_what_the_hand_computations_assume(tiny):
-    ns = lucene.pyserini_lucene()
+    ns = jvm.pyserini_lucene()
     analyzer = ns.Analyzer(ns.get_lucene_analyzer())
     for doc_id, (text, tokens) in DOCS.items():
         assert analyzer.analyze(text) == tokens, doc_id
@@ -98,7 +102,7 @@ def test_ranking_by_hand(tiny):
 
 @needs_pyserini
 def test_score_equals_lucene_formula_by_hand(tiny):
-    ns = lucene.pyserini_lucene()
+    ns = jvm.pyserini_lucene()
     reader = ns.LuceneIndexReader(str(tiny))
     # "cats" in d3: tf 3, df 3 (d1 d2 d3), dl 3; on paper: idf = ln(1 + 3.5/3.5) = ln 2,
     # avgdl = 16/6, k1 (1 - b + b dl/avgdl) = 0.9 (0.6 + 0.45) = 0.945, score = ln 2 * 3/3.945
@@ -132,14 +136,14 @@ def test_queries_missing_from_anserinis_run_are_searched_again(tiny, monkeypatch
     """A query SearchCollection leaves out (as a failed search thread would) is answered by
     pyserini's LuceneSearcher, with the same hits."""
     full = run_for(tiny, {"a": "cats", "b": "dog birds"})
-    read = bm25._read_trec_run
+    read = engine.read_trec_run
 
     def drop_b(path, where):
         t = read(path, where)
-        return t.filter(bm25.pc.not_equal(t["query_id"], "b"))
+        return t.filter(pc.not_equal(t["query_id"], "b"))
 
-    monkeypatch.setattr(bm25, "_read_trec_run", drop_b)
-    with caplog.at_level("WARNING", logger="dualrank.bm25.search"):
+    monkeypatch.setattr(engine, "read_trec_run", drop_b)
+    with caplog.at_level("WARNING", logger="dualrank.bm25.engine"):
         again = run_for(tiny, {"a": "cats", "b": "dog birds"})
     assert "no hits for 1 queries that LuceneSearcher answers" in caplog.text
     pd.testing.assert_frame_equal(
@@ -158,12 +162,12 @@ def test_cli_writes_run_contract_and_replaces_index_atomically(tmp_path):
     index = tmp_path / "index"
     index.mkdir()
     (index / "stale-file").write_text("from an older build")
-    assert bm25.main(["index", "--corpus", str(tmp_path / "corpus.parquet"), "--index", str(index),
+    assert index_cli.main(["--corpus", str(tmp_path / "corpus.parquet"), "--index", str(index),
                       "--threads", "1"]) == 0  # fmt: skip
-    assert not (index / "stale-file").exists() and (index / bm25.INDEX_META).exists()
+    assert not (index / "stale-file").exists() and (index / bm25_index.INDEX_META).exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.parquet", "index", "q.parquet"]
     out = tmp_path / "run.parquet"
-    assert bm25.main(["search", "--index", str(index), "--queries", str(tmp_path / "q.parquet"),
+    assert search_cli.main(["--index", str(index), "--queries", str(tmp_path / "q.parquet"),
                       "--out", str(out), "--k", "10"]) == 0  # fmt: skip
     run = contracts.read(out, "run")
     assert run["doc_id"].tolist() == ["a", "b"] and run["rank"].tolist() == [1, 2]
@@ -174,11 +178,11 @@ def test_bad_input_fails_naming_the_file_and_leaves_nothing(tmp_path, tiny):
     dup = pd.DataFrame({"doc_id": ["a", "a"], "text": ["x", "y"]})
     contracts.write(dup, tmp_path / "dup.parquet", "corpus")
     with pytest.raises(InputError, match=r"dup\.parquet.*duplicate doc_id.*'a'"):
-        bm25.build_index(tmp_path / "dup.parquet", tmp_path / "index")
+        bm25_index.build_index(tmp_path / "dup.parquet", tmp_path / "index")
     spaced = pd.DataFrame({"doc_id": ["ok", "has space"], "text": ["x", "y"]})
     contracts.write(spaced, tmp_path / "spaced.parquet", "corpus")
     with pytest.raises(InputError, match=r"spaced\.parquet: row 1: doc_id 'has space'"):
-        bm25.build_index(tmp_path / "spaced.parquet", tmp_path / "index")
+        bm25_index.build_index(tmp_path / "spaced.parquet", tmp_path / "index")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dup.parquet", "spaced.parquet"]
     with pytest.raises(InputError, match="query_id"):
         run_for(tiny, {"q 1": "cats"})
@@ -192,7 +196,7 @@ def test_cacm_matches_anserini_regression(shared_data, tmp_path):
 
     The documents are read from ``cacm.tar.gz`` as Anserini's ``HtmlCollection`` reads them
     (Jsoup text of each ``CACM-nnnn.html``), written as the corpus contract; the topics as the
-    queries contract; then ``python -m dualrank.bm25.search index`` and ``... search`` run as
+    queries contract; then ``dualrank bm25-index`` and ``dualrank bm25-search`` run as
     subprocesses with the arguments of workflow/rules/candidates.smk (k1=0.9, b=0.4, 1000 hits)
     and the run Parquet is scored like trec_eval: MAP 0.3123, P@30 0.1942; index stats 3204
     docs, 14363 unique terms, 320968 terms (../shared/data/cacm/PROVENANCE.txt)."""
@@ -207,16 +211,16 @@ def test_cacm_matches_anserini_regression(shared_data, tmp_path):
         "queries",
     )
     index, out = tmp_path / "bm25-index", tmp_path / "bm25-test.parquet"
-    stage = [sys.executable, "-m", "dualrank.bm25.search"]
+    stage = [sys.executable, "-m", "dualrank.cli"]
     for argv in (
-        ["index", "--corpus", str(corpus), "--index", str(index), "--threads", "2"],
-        ["search", "--index", str(index), "--queries", str(queries), "--out", str(out),
+        ["bm25-index", "--corpus", str(corpus), "--index", str(index), "--threads", "2"],
+        ["bm25-search", "--index", str(index), "--queries", str(queries), "--out", str(out),
          "--k", "1000", "--k1", "0.9", "--b", "0.4", "--threads", "2"],
     ):  # fmt: skip
         proc = subprocess.run(stage + argv, capture_output=True, text=True)
         assert proc.returncode == 0, f"{argv[0]} failed:\n{proc.stderr}"
 
-    meta = bm25.read_index_meta(index)
+    meta = bm25_index.read_index_meta(index)
     assert (meta["documents"], meta["unique_terms"], meta["total_terms"]) == (3204, 14363, 320968)
     assert meta["input_documents"] == 3204 and meta["skipped_empty_documents"] == 0
     run = contracts.read(out, "run")
@@ -241,22 +245,22 @@ def _fake_java(root: Path, version: str, modules: str = "java.base") -> Path:
 def test_find_java_refuses_java_17(tmp_path, monkeypatch):
     home = _fake_java(tmp_path / "jdk17", "17.0.15")
     monkeypatch.setenv("DUALRANK_JAVA_HOME", str(home))
-    with pytest.raises(lucene.JavaNotFoundError, match="17.0.15.*needs Java >= 21"):
-        lucene.find_java()
+    with pytest.raises(java.JavaNotFoundError, match="17.0.15.*needs Java >= 21"):
+        java.find_java()
     home21 = _fake_java(tmp_path / "jdk21", "21.0.8")
     monkeypatch.setenv("DUALRANK_JAVA_HOME", str(home21))
-    assert lucene.find_java().major == 21
+    assert java.find_java().major == 21
 
 
 def test_incubator_vector_option_only_where_the_runtime_has_it(tmp_path):
     pyserini_opts = ["--add-modules=jdk.incubator.vector", "-Xmx2g"]
-    bare = lucene.inspect_java_home(_fake_java(tmp_path / "a", "21.0.8", "java.base jdk.zipfs"))
-    full = lucene.inspect_java_home(
+    bare = java.inspect_java_home(_fake_java(tmp_path / "a", "21.0.8", "java.base jdk.zipfs"))
+    full = java.inspect_java_home(
         _fake_java(tmp_path / "b", "25.0.1", "java.base jdk.incubator.vector")
     )
-    assert lucene.filter_options(pyserini_opts, bare) == ["-Xmx2g"]
-    assert lucene.filter_options(["--add-modules", "jdk.incubator.vector"], bare) == []
-    assert lucene.filter_options(pyserini_opts, full) == [
+    assert jvm.filter_options(pyserini_opts, bare) == ["-Xmx2g"]
+    assert jvm.filter_options(["--add-modules", "jdk.incubator.vector"], bare) == []
+    assert jvm.filter_options(pyserini_opts, full) == [
         "-Xmx2g",
         "--add-modules=jdk.incubator.vector",
     ]

@@ -25,7 +25,7 @@ def test_vocabulary_is_the_same_in_every_process(tmp_path):
     corpus = pd.DataFrame({"doc_id": [f"d{i}" for i in range(len(texts))], "text": texts})
     contracts.write(corpus, tmp_path / "corpus.parquet", "corpus")
     for name in ("a", "b"):
-        subprocess.run([sys.executable, "-m", "dualrank.text.tokenizer", "--corpus", str(tmp_path / "corpus.parquet"),
+        subprocess.run([sys.executable, "-m", "dualrank.cli", "tokenizer", "--corpus", str(tmp_path / "corpus.parquet"),
                         "--vocab-size", "60", "--out", str(tmp_path / name)], check=True, capture_output=True)
     assert (tmp_path / "a/tokenizer.json").read_bytes() == (tmp_path / "b/tokenizer.json").read_bytes()
     tok = AutoTokenizer.from_pretrained(str(tmp_path / "a"))

@@ -129,8 +129,8 @@ def test_local_gpu_profile_runs_as_many_gpu_jobs_as_gpus_each_on_its_own(tmp_pat
 def test_the_gpu_rules_run_through_the_wrapper(workdir):
     out = subprocess.run([sys.executable, "-m", "snakemake", "-n", "-p", "results/table1.csv"], cwd=workdir,
                          env=env_with(), capture_output=True, text=True, check=True).stdout
-    for module in ("train", "index", "evaluate", "teacher score"):
-        assert f"python -m dualrank.cli.gpu --gpus 1 -- python -m dualrank.{module} " in out, module
+    for command in ("train", "index", "evaluate", "teacher-score"):
+        assert f"dualrank gpu --gpus 1 -- dualrank {command} " in out, command
 
 
 def test_under_slurm_without_a_device_list_the_job_runs_with_a_warning(tmp_path):

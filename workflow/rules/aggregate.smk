@@ -21,5 +21,5 @@ rule groups:
     conda:
         "../../envs/dualrank.yaml"
     shell:
-        "python -m dualrank.pairs.aggregate --pairs {input:q} --k {wildcards.k} {params.labels_only} "
+        "dualrank aggregate --pairs {input:q} --k {wildcards.k} {params.labels_only} "
         "--out {output:q} 2> {log:q}"

@@ -18,7 +18,7 @@ rule bm25_index:
     conda:
         "../../envs/dualrank.yaml"
     shell:
-        "python -m dualrank.bm25.search index --corpus {input:q} --index {output:q} --threads {threads} > {log:q} 2>&1"
+        "dualrank bm25-index --corpus {input:q} --index {output:q} --threads {threads} > {log:q} 2>&1"
 
 
 rule bm25_run:
@@ -42,7 +42,7 @@ rule bm25_run:
     conda:
         "../../envs/dualrank.yaml"
     shell:
-        "python -m dualrank.bm25.search search --index {input.index:q} --queries {input.queries:q} "
+        "dualrank bm25-search --index {input.index:q} --queries {input.queries:q} "
         "--out {output:q} --k {params.depth} --k1 {params.k1} --b {params.b} --threads {threads} > {log:q} 2>&1"
 
 
@@ -54,9 +54,9 @@ rule mixed_candidates:
     output:
         f"{DATA}/{{dataset}}/mixed-{{split}}.parquet",
     params:
-        bm25=100,
-        random=100,
-        seed=0,
+        bm25=config["mixed_candidates"]["bm25"],
+        random=config["mixed_candidates"]["random"],
+        seed=config["mixed_candidates"]["seed"],
     log:
         "logs/mixed_candidates/{dataset}/{split}.log",
     benchmark:
@@ -64,7 +64,7 @@ rule mixed_candidates:
     conda:
         "../../envs/dualrank.yaml"
     shell:
-        "python -m dualrank.pairs.candidates mix --run {input.run:q} --qrels {input.qrels:q} "
+        "dualrank candidates mix --run {input.run:q} --qrels {input.qrels:q} "
         "--corpus {input.corpus:q} --bm25 {params.bm25} --random {params.random} "
         "--seed {params.seed} --out {output:q} > {log:q} 2>&1"
 
@@ -89,6 +89,6 @@ rule train_pairs:
     conda:
         "../../envs/dualrank.yaml"
     shell:
-        "python -m dualrank.pairs.candidates pairs --run {input.run:q} --qrels {input.qrels:q} "
+        "dualrank candidates pairs --run {input.run:q} --qrels {input.qrels:q} "
         "--negatives {params.negatives} --sample-depth {params.sample_depth} "
         "--random {params.random} --corpus {input.corpus:q} --out {output:q} > {log:q} 2>&1"

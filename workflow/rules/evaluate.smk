@@ -25,7 +25,7 @@ rule evaluate:
     conda:
         "../../envs/dualrank.yaml"
     shell:
-        "python -m dualrank.cli.gpu --gpus {resources.gpu} -- python -m dualrank.retrieval.evaluate --evals {params.evals:q} --model {input.model:q} "
+        "dualrank gpu --gpus {resources.gpu} -- dualrank evaluate --evals {params.evals:q} --model {input.model:q} "
         "--corpus {input.corpus:q} {params.index} --threads {threads} "
         "--metrics-out {output:q} 2> {log:q}"
 
@@ -44,4 +44,4 @@ rule evaluate_bm25:
     conda:
         "../../envs/dualrank.yaml"
     shell:
-        "python -m dualrank.retrieval.evaluate --evals {params.evals:q} --metrics-out {output:q} 2> {log:q}"
+        "dualrank evaluate --evals {params.evals:q} --metrics-out {output:q} 2> {log:q}"

@@ -25,5 +25,5 @@ rule index:
     conda:
         "../../envs/dualrank.yaml"
     shell:
-        "python -m dualrank.cli.gpu --gpus {resources.gpu} -- python -m dualrank.retrieval.index --model {input.model:q} "
+        "dualrank gpu --gpus {resources.gpu} -- dualrank index --model {input.model:q} "
         "--corpus {input.corpus:q} --out {output:q} --index-spec {params.spec:q} --threads {threads} 2> {log:q}"

@@ -18,7 +18,7 @@ rule teacher_import:
     conda:
         "../../envs/dualrank.yaml"
     shell:
-        "python -m dualrank.pairs.teacher import --scores {input:q} --out {output:q} 2> {log:q}"
+        "dualrank teacher-import --scores {input:q} --out {output:q} 2> {log:q}"
 
 
 rule teacher_score:
@@ -43,5 +43,5 @@ rule teacher_score:
     conda:
         "../../envs/dualrank.yaml"
     shell:
-        "python -m dualrank.cli.gpu --gpus {resources.gpu} -- python -m dualrank.pairs.teacher score --model {input.model:q} --pairs {input.pairs:q} "
+        "dualrank gpu --gpus {resources.gpu} -- dualrank teacher-score --model {input.model:q} --pairs {input.pairs:q} "
         "--corpus {input.corpus:q} --queries {input.queries:q} --out {output:q} --threads {threads} 2> {log:q}"

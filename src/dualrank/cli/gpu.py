@@ -1,4 +1,6 @@
-"""Run a command on exactly the GPUs its job was given: `python -m dualrank.cli.gpu --gpus N -- CMD`.
+"""Run a command on exactly the GPUs its Snakemake job was given.
+
+    dualrank gpu --gpus N [--lock-dir DIR] [--timeout SECONDS] -- COMMAND [ARG ...]
 
 Snakemake counts GPUs (`--resources gpu=2`) but never tells a job which devices are its own,
 so two one-GPU jobs on a workstation would both land on device 0. This wrapper claims N free
@@ -17,10 +19,11 @@ import fcntl
 import logging
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from dualrank.cli.logs import entry_point
 
 log = logging.getLogger("dualrank.cli.gpu")
 
@@ -53,7 +56,7 @@ def _try_lock(path: Path):
 def claim(n: int, devices: list[str], lock_dir: Path, timeout: float, poll: float = 0.5):
     """Lock n of the devices; returns (device ids, lock fds). Waits while all are held."""
     if n > len(devices):
-        raise SystemExit(f"dualrank.cli.gpu: the job asks for {n} GPU(s), {len(devices)} are available here "
+        raise SystemExit(f"dualrank gpu: the job asks for {n} GPU(s), {len(devices)} are available here "
                          f"({','.join(devices) or 'none'}); lower the rule's gpu resource in config.yaml")
     lock_dir.mkdir(parents=True, exist_ok=True)
     if lock_dir.stat().st_uid == os.getuid():
@@ -71,7 +74,7 @@ def claim(n: int, devices: list[str], lock_dir: Path, timeout: float, poll: floa
             os.close(fd)
         waited = time.monotonic() - start
         if waited > timeout:
-            raise SystemExit(f"dualrank.cli.gpu: no {n} free GPU(s) of {','.join(devices)} after {waited:.0f} s "
+            raise SystemExit(f"dualrank gpu: no {n} free GPU(s) of {','.join(devices)} after {waited:.0f} s "
                              f"(locks in {lock_dir}); is --resources gpu=... more than this machine has?")
         if time.monotonic() - last_note > 30:
             log.info("waiting for %d free GPU(s) of %s (%.0f s so far)", n, ",".join(devices), waited)
@@ -97,20 +100,28 @@ def job_environment(n: int, env, lock_dir: Path, timeout: float):
     return env, fds, f"CUDA_VISIBLE_DEVICES={env['CUDA_VISIBLE_DEVICES']} (locks in {lock_dir})"
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
-                                usage="python -m dualrank.cli.gpu --gpus N [--lock-dir DIR] -- COMMAND [ARG ...]")
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="dualrank gpu", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                usage="dualrank gpu --gpus N [--lock-dir DIR] [--timeout SECONDS] -- COMMAND [ARG ...]")
     p.add_argument("--gpus", type=int, required=True, help="GPUs the job was given (its gpu resource)")
-    p.add_argument("--lock-dir", type=Path, default=Path(os.environ.get("DUALRANK_GPU_LOCK_DIR", DEFAULT_LOCK_DIR)))
+    p.add_argument("--lock-dir", type=Path, default=Path(os.environ.get("DUALRANK_GPU_LOCK_DIR", DEFAULT_LOCK_DIR)),
+                   help="where the per-device lock files live (default: $DUALRANK_GPU_LOCK_DIR, else "
+                        f"{DEFAULT_LOCK_DIR})")
     p.add_argument("--timeout", type=float, default=3600, help="seconds to wait for free GPUs")
-    p.add_argument("command", nargs=argparse.REMAINDER)
+    p.add_argument("command", nargs=argparse.REMAINDER, help="the command to run, after --")
+    return p
+
+
+@entry_point
+def main(argv: list[str] | None = None) -> None:
+    p = parser()
     args = p.parse_args(argv)
     cmd = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not cmd:
         p.error("no command given after --")
     if args.gpus < 0:
         p.error(f"--gpus must be >= 0, got {args.gpus}")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     env, fds, note = job_environment(args.gpus, os.environ, args.lock_dir, args.timeout)
     log.info("%s; running %s", note, cmd[0])
     for fd in fds:
@@ -119,4 +130,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

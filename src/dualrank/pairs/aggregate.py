@@ -1,7 +1,5 @@
-"""Aggregate scored (query, passage) pairs into training groups of K passages per query.
-
-    python -m dualrank.pairs.aggregate --pairs P.parquet --k 20 --out G.parquet [--labels-only]
-        [--bucket-rows 2000000] [--batch-rows 1048576] [--tmp-dir DIR]
+"""Aggregate scored (query, passage) pairs into training groups of K passages per query
+(``dualrank aggregate``).
 
 Paper §5: "we aggregate the triplet data by query, and retain the top-20 passages with
 highest teacher model score". Labelled positives are always kept (a group without a
@@ -37,7 +35,6 @@ queries to top-20 groups in 39 s with a peak RSS of 0.70 GiB on 2 cores, against
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import shutil
@@ -52,10 +49,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from dualrank.data import contracts
-from dualrank.data.io import InputError
-from dualrank.cli.logs import entry_point
+from dualrank.data.io import InputError, atomic_output
 
-log = logging.getLogger("dualrank.pairs.aggregate")
+log = logging.getLogger(__name__)
 
 BUCKET_ROWS = 2_000_000
 BATCH_ROWS = 1 << 20
@@ -252,10 +248,11 @@ def aggregate_file(pairs_path: str | os.PathLike, out: str | os.PathLike, k: int
     st.buckets = n_buckets
     log.info("%s: %d pairs over %d queries -> %d bucket(s) of <= ~%d pairs", where, st.pairs, st.queries,
              n_buckets, bucket_rows)
-    out_path, out_tmp = contracts.atomic_path(out)
-    work = Path(tempfile.mkdtemp(prefix=f".{out_path.name}.", suffix=".buckets", dir=tmp_dir or out_path.parent))
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".buckets", dir=tmp_dir or out.parent))
     try:
-        with pq.ParquetWriter(out_tmp, contracts.schema("groups")) as writer:
+        with atomic_output(out) as out_tmp, pq.ParquetWriter(out_tmp, contracts.schema("groups")) as writer:
             if n_buckets <= 1:
                 table = contracts.to_table(pf.read(columns=PAIR_COLUMNS), "pairs", where)
                 groups, s = aggregate_table(table, k, labels_only, where)
@@ -264,24 +261,28 @@ def aggregate_file(pairs_path: str | os.PathLike, out: str | os.PathLike, k: int
                 writer.write_table(groups)
             else:
                 _partition(pf, ids, bucket_of, n_buckets, work, labels_only, batch_rows, where)
-                for b in range(n_buckets):
-                    path = work / f"bucket-{b:05d}.arrow"
-                    if not path.exists():
-                        continue
-                    with pa.memory_map(str(path)) as src:
-                        t = pa.ipc.open_file(src).read_all()
-                        groups, s = _bucket_groups(t, ids, k, labels_only)
-                        del t
-                    path.unlink()
-                    st.add(s)
-                    if groups.num_rows:
-                        writer.write_table(groups)
-                    log.info("bucket %d/%d: %d groups", b + 1, n_buckets, s.groups)
-        os.replace(out_tmp, out_path)
+                _write_buckets(writer, work, n_buckets, ids, k, labels_only, st)
     finally:
-        out_tmp.unlink(missing_ok=True)
         shutil.rmtree(work, ignore_errors=True)
     return st
+
+
+def _write_buckets(writer: pq.ParquetWriter, work: Path, n_buckets: int, ids: pa.Array, k: int,
+                   labels_only: bool, st: Stats) -> None:
+    """Pass 3: each bucket's groups, in bucket (so query) order, one row group per bucket."""
+    for b in range(n_buckets):
+        path = work / f"bucket-{b:05d}.arrow"
+        if not path.exists():
+            continue
+        with pa.memory_map(str(path)) as src:
+            t = pa.ipc.open_file(src).read_all()
+            groups, s = _bucket_groups(t, ids, k, labels_only)
+            del t
+        path.unlink()
+        st.add(s)
+        if groups.num_rows:
+            writer.write_table(groups)
+        log.info("bucket %d/%d: %d groups", b + 1, n_buckets, s.groups)
 
 
 def _partition(pf: pq.ParquetFile, ids: pa.Array, bucket_of: np.ndarray, n_buckets: int, work: Path,
@@ -309,22 +310,9 @@ def _partition(pf: pq.ParquetFile, ids: pa.Array, bucket_of: np.ndarray, n_bucke
             w.close()
 
 
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--pairs", required=True)
-    p.add_argument("--k", type=int, required=True)
-    p.add_argument("--labels-only", action="store_true")
-    p.add_argument("--out", required=True)
-    p.add_argument("--bucket-rows", type=int, default=BUCKET_ROWS, help="pairs per bucket (memory knob)")
-    p.add_argument("--batch-rows", type=int, default=BATCH_ROWS, help="rows per streamed record batch")
-    p.add_argument("--tmp-dir", help="where the buckets go (default: beside --out)")
-    a = p.parse_args(argv)
-    st = aggregate_file(a.pairs, a.out, a.k, a.labels_only, a.bucket_rows, a.batch_rows, a.tmp_dir)
+def log_summary(st: Stats, where: str, k: int) -> None:
+    """What an aggregation did, for the job's log."""
     if st.dropped:
-        log.warning("%s: dropped %d of %d queries lacking a positive or a negative", a.pairs, st.dropped, st.queries)
+        log.warning("%s: dropped %d of %d queries lacking a positive or a negative", where, st.dropped, st.queries)
     log.info("%d pairs (%d distinct) -> %d groups of %d-%d passages (k=%d, %d bucket(s))", st.pairs,
-             st.unique_pairs, st.groups, st.min_size, st.max_size, a.k, st.buckets)
-
-
-if __name__ == "__main__":
-    entry_point(main)()
+             st.unique_pairs, st.groups, st.min_size, st.max_size, k, st.buckets)

@@ -1,8 +1,5 @@
-"""Candidate sets built from a BM25 run: training pairs, and NQ's dev re-ranking sets.
-
-    python -m dualrank.pairs.candidates pairs --run R --qrels Q --negatives 30 [--sample-depth 100] --out P.parquet
-    python -m dualrank.pairs.candidates mix --run R --qrels Q --corpus C --bm25 100 --random 100 \
-        --seed 0 --out RUN.parquet
+"""Candidate sets built from a BM25 run: training pairs, and NQ's dev re-ranking sets
+(``dualrank candidates pairs|mix``).
 
 ``pairs``: a query's positives (qrels) plus its top BM25 negatives, unscored, in BM25 order —
 the demo's analogue of MS MARCO's triples.train.small, which a teacher then scores.
@@ -13,7 +10,8 @@ BM25 did not retrieve rank below those it did), so the BM25 row is the same cand
 
 from __future__ import annotations
 
-import argparse
+import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,7 +19,6 @@ import pyarrow.parquet as pq
 
 from dualrank.data import contracts
 from dualrank.data.contracts import ranked
-from dualrank.cli.logs import entry_point
 
 
 def _positives(qrels: pd.DataFrame) -> pd.DataFrame:
@@ -82,37 +79,24 @@ def mix(run: pd.DataFrame, qrels: pd.DataFrame, doc_ids: np.ndarray, n_bm25: int
     return ranked(df.astype({"score": "float32"}))
 
 
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = p.add_subparsers(dest="cmd", required=True)
-    a1 = sub.add_parser("pairs")
-    a1.add_argument("--negatives", type=int, required=True)
-    a1.add_argument("--sample-depth", type=int, default=None,
-                    help="sample the negatives at random from BM25's top SAMPLE_DEPTH")
-    a1.add_argument("--seed", type=int, default=0)
-    a1.add_argument("--random", type=int, default=0, help="uniform random negatives from --corpus")
-    a1.add_argument("--corpus")
-    a2 = sub.add_parser("mix")
-    a2.add_argument("--corpus", required=True)
-    a2.add_argument("--bm25", type=int, default=100)
-    a2.add_argument("--random", type=int, default=100)
-    a2.add_argument("--seed", type=int, default=0)
-    for s in (a1, a2):
-        s.add_argument("--run", required=True)
-        s.add_argument("--qrels", required=True)
-        s.add_argument("--out", required=True)
-    a = p.parse_args(argv)
-    run, qrels = contracts.read(a.run, "run"), contracts.read(a.qrels, "qrels")
-    if a.cmd == "pairs":
-        doc_ids = None
-        if a.random:
-            doc_ids = pq.read_table(a.corpus, columns=["doc_id"]).column("doc_id").to_numpy(zero_copy_only=False)
-        pairs = train_pairs(run, qrels, a.negatives, a.sample_depth, a.seed, a.random, doc_ids)
-        contracts.write(pairs, a.out, "pairs")
-    else:
-        doc_ids = pq.read_table(a.corpus, columns=["doc_id"]).column("doc_id").to_numpy(zero_copy_only=False)
-        contracts.write(mix(run, qrels, doc_ids, a.bm25, a.random, a.seed), a.out, "run")
+def corpus_doc_ids(corpus: str | os.PathLike) -> np.ndarray:
+    """Every doc_id of a corpus table, in file order (what random negatives are drawn from)."""
+    return pq.read_table(corpus, columns=["doc_id"]).column("doc_id").to_numpy(zero_copy_only=False)
 
 
-if __name__ == "__main__":
-    entry_point(main)()
+def pairs_file(run: str | os.PathLike, qrels: str | os.PathLike, out: str | os.PathLike, n_negatives: int,
+               depth: int | None = None, seed: int = 0, n_random: int = 0,
+               corpus: str | os.PathLike | None = None) -> Path:
+    """:func:`train_pairs` from a run and a qrels file to a pairs file (``corpus``: needed for
+    ``n_random``)."""
+    run_df, qrels_df = contracts.read(run, "run"), contracts.read(qrels, "qrels")
+    doc_ids = corpus_doc_ids(corpus) if n_random else None
+    pairs = train_pairs(run_df, qrels_df, n_negatives, depth, seed, n_random, doc_ids)
+    return contracts.write(pairs, out, "pairs")
+
+
+def mix_file(run: str | os.PathLike, qrels: str | os.PathLike, corpus: str | os.PathLike, out: str | os.PathLike,
+             n_bm25: int, n_random: int, seed: int) -> Path:
+    """:func:`mix` from a run, a qrels and a corpus file to a run file."""
+    run_df, qrels_df = contracts.read(run, "run"), contracts.read(qrels, "qrels")
+    return contracts.write(mix(run_df, qrels_df, corpus_doc_ids(corpus), n_bm25, n_random, seed), out, "run")

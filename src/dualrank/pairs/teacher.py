@@ -1,19 +1,17 @@
 """Teacher scores for the training pairs: a trained CA model, or the published T1 scores.
 
-    python -m dualrank.pairs.teacher score --model DIR --pairs P --corpus C --queries Q --out OUT
-    python -m dualrank.pairs.teacher import --scores T1.tsv --out OUT
-
-``score``: the CA teacher (trained one-hot on the same dataset) scores every training pair.
-``import``: Hofstätter et al. (2020)'s published cross-encoder scores (Zenodo 4068216),
-tab-separated ``pos_score neg_score query_id pos_pid neg_pid`` over triples.train.small, read
-in streamed batches; a positive repeated over many triples keeps its first score.
+``dualrank teacher-score`` (:func:`score_file`): the CA teacher (trained one-hot on the same
+dataset) scores every training pair. ``dualrank teacher-import`` (:func:`import_published`):
+Hofstätter et al. (2020)'s published cross-encoder scores (Zenodo 4068216), tab-separated
+``pos_score neg_score query_id pos_pid neg_pid`` over triples.train.small, read in streamed
+batches; a positive repeated over many triples keeps its first score.
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -22,24 +20,21 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from dualrank.data import contracts
-from dualrank.data.io import InputError
-from dualrank.cli.logs import entry_point
+from dualrank.data.io import InputError, atomic_output
 
-log = logging.getLogger("dualrank.pairs.teacher")
+log = logging.getLogger(__name__)
 
 T1_COLUMNS = ["pos_score", "neg_score", "query_id", "pos_pid", "neg_pid"]
 
 
-def score_pairs(model_dir: str, pairs_path: str, corpus: str, queries: str, batch_size: int) -> pa.Table:
-    # torch and the models are imported here only: ``import`` of published scores needs neither.
-    import torch
-
-    from dualrank.models import load_model
-    from dualrank.retrieval.rerank import score_candidates
+def score_pairs(model_dir: str, pairs_path: str, corpus: str, queries: str, batch_size: int,
+                threads: int = 0) -> pa.Table:
+    """The pairs with the teacher's scores (``threads``: torch CPU threads, 0 for torch's choice)."""
+    # torch and the models are imported here only: importing published scores needs neither.
+    from dualrank.retrieval.rerank import load_ranker, score_candidates
     from dualrank.text.cache import for_model
 
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    model = load_model(model_dir, device)
+    model = load_ranker(model_dir, threads)
     pairs = contracts.read(pairs_path, "pairs")
     q = for_model(queries, "queries", model, set(pairs["query_id"]))
     d = for_model(corpus, "corpus", model, set(pairs["doc_id"]))
@@ -49,6 +44,17 @@ def score_pairs(model_dir: str, pairs_path: str, corpus: str, queries: str, batc
         on=["query_id", "doc_id"], how="left", validate="one_to_one",
     )
     return contracts.to_table(scored, "pairs")
+
+
+def score_file(model_dir: str, pairs_path: str, corpus: str, queries: str, out: str | os.PathLike,
+               batch_size: int, threads: int = 0) -> Path:
+    """:func:`score_pairs` to a pairs file; fails (naming the pairs file) if any pair is left
+    unscored."""
+    table = score_pairs(model_dir, pairs_path, corpus, queries, batch_size, threads)
+    n_missing = pc.sum(pc.is_null(table["teacher_score"])).as_py() or 0
+    if n_missing:
+        raise InputError(f"{pairs_path}: {n_missing} pairs were left unscored")
+    return contracts.write(table, out, "pairs")
 
 
 def _first_new(keys: pa.Array, seen: pa.Array | None) -> np.ndarray:
@@ -72,7 +78,6 @@ def import_published(scores_path: str, out: str, block_size: int = 1 << 24) -> N
     vectorised hash lookup, no Python object per row). 40M synthetic triples: 25 s, peak RSS
     0.87 GiB (``python -m tools.bench.aggregate``).
     """
-    path, tmp = contracts.atomic_path(out)
     opts = pacsv.ReadOptions(column_names=T1_COLUMNS, block_size=block_size)
     conv = pacsv.ConvertOptions(column_types={
         "pos_score": pa.float32(), "neg_score": pa.float32(), "query_id": pa.string(),
@@ -83,61 +88,38 @@ def import_published(scores_path: str, out: str, block_size: int = 1 << 24) -> N
     n = n_pos = 0
     try:
         reader = pacsv.open_csv(scores_path, read_options=opts, parse_options=parse, convert_options=conv)
-        with pq.ParquetWriter(tmp, contracts.schema("pairs")) as writer:
+        with atomic_output(out) as tmp, pq.ParquetWriter(tmp, contracts.schema("pairs")) as writer:
             for batch in reader:
                 n += batch.num_rows
-                for col in T1_COLUMNS:
-                    if batch.column(col).null_count:
-                        raise InputError(f"{scores_path}: an empty {col} field in triples {n - batch.num_rows + 1}"
-                                         f"-{n}")
+                _check_fields(batch, scores_path, n)
                 keys = pc.binary_join_element_wise(batch.column("query_id"), batch.column("pos_pid"), "\t")
                 first = _first_new(keys, seen)
                 new_keys = keys.take(pa.array(first))
                 seen = new_keys if seen is None else pa.concat_arrays([seen, new_keys])
-                take = pa.array(first)
-                pos = pa.table({"query_id": batch.column("query_id").take(take),
-                                "doc_id": batch.column("pos_pid").take(take),
-                                "label": pa.array(np.ones(len(first), np.int8)),
-                                "teacher_score": batch.column("pos_score").take(take)})
-                neg = pa.table({"query_id": batch.column("query_id"), "doc_id": batch.column("neg_pid"),
-                                "label": pa.array(np.zeros(batch.num_rows, np.int8)),
-                                "teacher_score": batch.column("neg_score")})
                 n_pos += len(first)
-                writer.write_table(contracts.to_table(pos, "pairs"))
-                writer.write_table(contracts.to_table(neg, "pairs"))
+                for part in _triples_to_pairs(batch, first):
+                    writer.write_table(contracts.to_table(part, "pairs"))
                 log.info("imported %d teacher triples (%d distinct positives)", n, n_pos)
-        os.replace(tmp, path)
     except (pa.ArrowInvalid, UnicodeDecodeError) as e:
         raise InputError(f"{scores_path}: not in the published format {T1_COLUMNS}: {e}") from e
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = p.add_subparsers(dest="cmd", required=True)
-    s = sub.add_parser("score")
-    for name in ("model", "pairs", "corpus", "queries", "out"):
-        s.add_argument(f"--{name}", required=True)
-    s.add_argument("--batch-size", type=int, default=256)
-    s.add_argument("--threads", type=int, default=0)
-    i = sub.add_parser("import")
-    i.add_argument("--scores", required=True)
-    i.add_argument("--out", required=True)
-    a = p.parse_args(argv)
-    if a.cmd == "score":
-        import torch
-
-        if a.threads:
-            torch.set_num_threads(a.threads)
-        table = score_pairs(a.model, a.pairs, a.corpus, a.queries, a.batch_size)
-        n_missing = pc.sum(pc.is_null(table["teacher_score"])).as_py() or 0
-        if n_missing:
-            raise InputError(f"{a.pairs}: {n_missing} pairs were left unscored")
-        contracts.write(table, a.out, "pairs")
-    else:
-        import_published(a.scores, a.out)
+def _check_fields(batch: pa.RecordBatch, scores_path: str, n: int) -> None:
+    """No empty field in the triples of ``batch`` (the last of the ``n`` read so far)."""
+    for col in T1_COLUMNS:
+        if batch.column(col).null_count:
+            raise InputError(f"{scores_path}: an empty {col} field in triples {n - batch.num_rows + 1}"
+                             f"-{n}")
 
 
-if __name__ == "__main__":
-    entry_point(main)()
+def _triples_to_pairs(batch: pa.RecordBatch, first: np.ndarray) -> tuple[pa.Table, pa.Table]:
+    """The new positives (rows ``first`` of the batch), then every triple's negative."""
+    take = pa.array(first)
+    pos = pa.table({"query_id": batch.column("query_id").take(take),
+                    "doc_id": batch.column("pos_pid").take(take),
+                    "label": pa.array(np.ones(len(first), np.int8)),
+                    "teacher_score": batch.column("pos_score").take(take)})
+    neg = pa.table({"query_id": batch.column("query_id"), "doc_id": batch.column("neg_pid"),
+                    "label": pa.array(np.zeros(batch.num_rows, np.int8)),
+                    "teacher_score": batch.column("neg_score")})
+    return pos, neg

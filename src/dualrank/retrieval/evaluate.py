@@ -1,9 +1,7 @@
-"""Evaluate a ranker (or the BM25 candidates themselves) on re-ranking and retrieval.
+"""Evaluate a ranker (or the BM25 candidates themselves) on re-ranking and retrieval
+(``dualrank evaluate``).
 
-    python -m dualrank.retrieval.evaluate --evals JSON --metrics-out metrics.json \
-        [--model DIR] [--corpus C.parquet] [--index DIR]
-
-``--evals`` is a JSON list, one entry per evaluation::
+The evaluations are a list (the command's ``--evals`` JSON), one entry per evaluation::
 
     {"name": "dl19", "mode": "rerank" | "retrieval", "queries": Q, "qrels": R,
      "candidates": RUN (rerank only), "rel_level": 2, "depth": 1000, "run_out": OUT}
@@ -16,16 +14,15 @@ grade >= 2 relevant for MRR). The metrics file maps each name to its figures.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
 
 from dualrank.data import contracts
-from dualrank.cli.logs import entry_point
+from dualrank.data.io import write_text
 from dualrank.retrieval.metrics import evaluate
 
-log = logging.getLogger("dualrank.retrieval.evaluate")
+log = logging.getLogger(__name__)
 
 
 def run_one(spec: dict, model, corpus: str | None, index: str | None, batch_size: int) -> dict:
@@ -57,30 +54,11 @@ def run_one(spec: dict, model, corpus: str | None, index: str | None, batch_size
     return {"mode": spec["mode"], **agg}
 
 
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--evals", required=True)
-    p.add_argument("--metrics-out", required=True)
-    p.add_argument("--model")
-    p.add_argument("--corpus")
-    p.add_argument("--index")
-    p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--threads", type=int, default=0)
-    a = p.parse_args(argv)
-    model = None
-    if a.model:  # torch is imported only when there is a model to run (not for BM25)
-        import torch
-
-        from dualrank.models import load_model
-
-        if a.threads:
-            torch.set_num_threads(a.threads)
-        model = load_model(a.model, "cuda" if torch.cuda.is_available() else "cpu")
-    results = {e["name"]: run_one(e, model, a.corpus, a.index, a.batch_size) for e in json.loads(a.evals)}
-    path, tmp = contracts.atomic_path(a.metrics_out)
-    tmp.write_text(json.dumps(results, indent=1))
-    os.replace(tmp, path)
-
-
-if __name__ == "__main__":
-    entry_point(main)()
+def evaluate_all(evals: list[dict], metrics_out: str | os.PathLike, model, corpus: str | None,
+                 index: str | None, batch_size: int) -> dict:
+    """Every evaluation of ``evals`` (see the module doc) with ``model`` (None: the candidates'
+    own order), its runs written to their ``run_out``; the metrics file maps each name to its
+    figures."""
+    results = {e["name"]: run_one(e, model, corpus, index, batch_size) for e in evals}
+    write_text(metrics_out, json.dumps(results, indent=1))
+    return results

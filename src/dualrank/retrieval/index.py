@@ -1,7 +1,5 @@
-"""Encode the corpus with a trained dual-encoder and build a FAISS index (Table 1, retrieval).
-
-    python -m dualrank.retrieval.index --model DIR --corpus C.parquet --out DIR [--batch-size 256]
-        [--index-spec '{"factory": "Flat"}']
+"""Encode the corpus with a trained dual-encoder and build a FAISS index (Table 1, retrieval;
+``dualrank index``), and retrieve from it.
 
 The index scores by inner product, the paper's dot-product score. By default it is exact
 (``Flat``: on MS MARCO, 8.84M x 768 fp32, ~27 GB); config.yaml's ``index`` key may name any
@@ -12,11 +10,8 @@ index is doc_ids line i) and is written atomically.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
-import shutil
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -27,12 +22,10 @@ import torch
 
 from dualrank.retrieval import ann
 from dualrank.text import cache as tokens
-from dualrank.data.io import InputError
-from dualrank.cli.logs import entry_point
-from dualrank.models import load_model
+from dualrank.data.io import InputError, atomic_output
 from dualrank.retrieval.rerank import encode, ranked
 
-log = logging.getLogger("dualrank.retrieval.index")
+log = logging.getLogger(__name__)
 
 
 def encode_corpus(model, corpus_path: str, batch_size: int = 256) -> tuple[torch.Tensor, list[str]]:
@@ -51,17 +44,10 @@ def build_index(model, corpus_path: str, out: str | Path, batch_size: int = 256,
     emb, ids = encode_corpus(model, corpus_path, batch_size)
     index = ann.build(spec, np.ascontiguousarray(emb.numpy(), dtype=np.float32))
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with atomic_output(out, directory=True) as tmp:
         faiss.write_index(index, str(tmp / "index.faiss"))
         (tmp / "index.json").write_text(json.dumps(spec))
         (tmp / "doc_ids.txt").write_text("\n".join(ids) + "\n")
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     log.info("indexed %d passages of dimension %d (%s) -> %s", index.ntotal, index.d, spec["factory"], out)
     return out
 
@@ -87,26 +73,3 @@ def retrieve(model, index_dir: str | Path, queries: Mapping, k: int = 1000,
     })
     return ranked(df)
 
-
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", required=True)
-    p.add_argument("--corpus", required=True)
-    p.add_argument("--out", required=True)
-    p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--threads", type=int, default=0)
-    p.add_argument("--index-spec", default=json.dumps(ann.EXACT),
-                   help='JSON: {"factory": FAISS factory string, "search": FAISS ParameterSpace string}')
-    a = p.parse_args(argv)
-    if a.threads:
-        torch.set_num_threads(a.threads)
-    try:
-        spec = json.loads(a.index_spec)
-    except json.JSONDecodeError as e:
-        raise InputError(f"--index-spec is not JSON: {e}") from e
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    build_index(load_model(a.model, device), a.corpus, a.out, a.batch_size, spec)
-
-
-if __name__ == "__main__":
-    entry_point(main)()

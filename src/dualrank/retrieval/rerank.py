@@ -1,19 +1,28 @@
-"""Score (query, doc) candidates with a trained ranker and turn scores into a ranked run."""
+"""Load a trained ranker, score (query, doc) candidates with it and turn scores into a ranked run."""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Mapping
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
 from dualrank.data.contracts import ranked
-from dualrank.models import Ranker
+from dualrank.models import Ranker, load_model
 
 log = logging.getLogger(__name__)
+
+
+def load_ranker(model_dir: str | Path, threads: int = 0) -> Ranker:
+    """A trained model on this job's device: the GPU when one is visible (``dualrank gpu`` gives
+    a job its own), else the CPU, with ``threads`` torch threads when given (0: torch's choice)."""
+    if threads:
+        torch.set_num_threads(threads)
+    return load_model(model_dir, "cuda" if torch.cuda.is_available() else "cpu")
 
 
 @torch.inference_mode()

@@ -27,8 +27,6 @@ import itertools
 import json
 import logging
 import os
-import shutil
-import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -37,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from dualrank.data import contracts
-from dualrank.data.io import InputError
+from dualrank.data.io import InputError, atomic_output
 
 log = logging.getLogger(__name__)
 ID_COLUMN = {"corpus": "doc_id", "queries": "query_id"}
@@ -113,12 +111,8 @@ def _cached(path: Path, kind: str, tokenizer, max_length: int):
     with open(root / f"{final.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # a concurrent job building the same cache finishes first
         if not (final / "meta.json").exists():
-            tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=root))
-            try:
+            with atomic_output(final, directory=True) as tmp:
                 _build(path, kind, tokenizer, max_length, tmp)
-                os.rename(tmp, final)
-            finally:
-                shutil.rmtree(tmp, ignore_errors=True)
             log.info("token cache written: %s", final)
     meta = json.loads((final / "meta.json").read_text())
     flat = np.memmap(final / "ids.bin", dtype=meta["dtype"], mode="r") if meta["tokens"] else \

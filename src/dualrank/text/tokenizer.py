@@ -2,20 +2,19 @@
 
 The demo has no pre-trained weights, so its encoders need a vocabulary of their own: an
 uncased BERT WordPiece tokenizer built from the corpus, saved as a ``BertTokenizerFast``
-directory that ``AutoTokenizer.from_pretrained`` loads like any Hugging Face tokenizer.
+directory that ``AutoTokenizer.from_pretrained`` loads like any Hugging Face tokenizer
+(``dualrank tokenizer``).
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
-import shutil
-import tempfile
+import os
 from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from dualrank.cli.logs import setup_logging
+from dualrank.data.io import atomic_output
 
 log = logging.getLogger(__name__)
 
@@ -57,35 +56,17 @@ def train_wordpiece(corpus_path: str | Path, out_dir: str | Path, vocab_size: in
     vocab = wordpiece_vocab(texts, vocab_size)
     tok = BertWordPieceTokenizer(vocab, lowercase=True, strip_accents=True, clean_text=True)
     out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    with atomic_output(out_dir, directory=True) as tmp:
         # Wrap the tokenizer object itself: building from vocab.txt alone loses the
         # vocabulary under transformers 5 (every word becomes [UNK]).
         fast = BertTokenizerFast(tokenizer_object=tok._tokenizer, unk_token="[UNK]",
                                  sep_token="[SEP]", pad_token="[PAD]", cls_token="[CLS]",
                                  mask_token="[MASK]")
         fast.save_pretrained(str(tmp))
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        tmp.rename(out_dir)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     log.info("WordPiece vocabulary of %d tokens from %d texts -> %s", len(vocab), len(texts), out_dir)
     return out_dir
 
 
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--corpus", required=True)
-    p.add_argument("--queries", nargs="*", default=[], help="query tables whose text joins the training texts")
-    p.add_argument("--out", required=True)
-    p.add_argument("--vocab-size", type=int, default=4000)
-    a = p.parse_args(argv)
-    setup_logging()
-    extra = [t for q in a.queries for t in pq.read_table(q, columns=["text"]).column("text").to_pylist()]
-    train_wordpiece(a.corpus, a.out, a.vocab_size, extra)
-
-
-if __name__ == "__main__":
-    main()
+def texts_of(tables: list[str | os.PathLike]) -> list[str]:
+    """The ``text`` column of each table, in order (query texts that join a vocabulary's corpus)."""
+    return [t for q in tables for t in pq.read_table(q, columns=["text"]).column("text").to_pylist()]
