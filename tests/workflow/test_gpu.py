@@ -1,4 +1,4 @@
-"""The GPU wrapper (`python -m dualrank.cli.gpu`) and the one-workstation profile, on a CPU machine:
+"""The GPU wrapper (`dualrank gpu`) and the one-workstation profile, on a CPU machine:
 the devices are ids in CUDA_VISIBLE_DEVICES, which is all a CUDA program sees of them."""
 
 import os

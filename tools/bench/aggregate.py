@@ -8,8 +8,8 @@
    drawn uniformly, so ~triples/queries triples per query in shuffled order as in
    triples.train.small; 1 or, for 10% of the queries, 2 positives with a fixed score each;
    negatives drawn from the 8.8M MS MARCO pids);
-2. ``python -m dualrank.pairs.teacher import`` -> pairs Parquet (a child process);
-3. ``python -m dualrank.pairs.aggregate --k K`` -> groups Parquet (a child process);
+2. ``dualrank teacher-import`` -> pairs Parquet (a child process);
+3. ``dualrank aggregate --k K`` -> groups Parquet (a child process);
 4. the same aggregation in plain pandas (read_parquet, drop_duplicates, sort_values,
    groupby().cumcount() < K, groupby().agg(list)) in a child process, on the first
    ``--pandas-triples`` triples (default: all of them when they look like they fit in memory,
@@ -135,9 +135,9 @@ def bench(a: argparse.Namespace) -> int:
               f"{scores.stat().st_size / 1e9:.2f} GB", flush=True)
         pairs, groups = work / "pairs.parquet", work / "groups.parquet"
         results["import"] = run_child("teacher import (streamed)", py + [
-            "dualrank.pairs.teacher", "import", "--scores", str(scores), "--out", str(pairs)])
+            "dualrank.cli.teacher_import", "--scores", str(scores), "--out", str(pairs)])
         results["aggregate"] = run_child(f"aggregate top-{a.k} (streamed)", py + [
-            "dualrank.pairs.aggregate", "--pairs", str(pairs), "--k", str(a.k), "--out", str(groups)])
+            "dualrank.cli.aggregate", "--pairs", str(pairs), "--k", str(a.k), "--out", str(groups)])
         import pyarrow.parquet as pq
 
         n_pairs = pq.ParquetFile(pairs).metadata.num_rows
@@ -163,9 +163,9 @@ def bench(a: argparse.Namespace) -> int:
                 work / "groups-sub.parquet"
             head_lines(scores, sub_scores, n_pd)
             run_child("teacher import (subset)", py + [
-                "dualrank.pairs.teacher", "import", "--scores", str(sub_scores), "--out", str(sub_pairs)])
+                "dualrank.cli.teacher_import", "--scores", str(sub_scores), "--out", str(sub_pairs)])
             results["aggregate_same"] = run_child(f"aggregate top-{a.k} (streamed, subset)", py + [
-                "dualrank.pairs.aggregate", "--pairs", str(sub_pairs), "--k", str(a.k), "--out", str(sub_groups)])
+                "dualrank.cli.aggregate", "--pairs", str(sub_pairs), "--k", str(a.k), "--out", str(sub_groups)])
         else:
             print("pandas baseline on the same file:", flush=True)
             sub_pairs, sub_groups = pairs, groups
