@@ -1,6 +1,9 @@
+import faulthandler
 import io
 import os
 import shutil
+import signal
+import sys
 import tarfile
 from pathlib import Path
 
@@ -11,6 +14,41 @@ SHARED = Path(os.environ.get("DUALRANK_SHARED", ROOT.parent / "shared"))
 SHARED_DATA = SHARED / "data"
 # For tests that read the real samples at import time (module-level paths).
 needs_data = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"{SHARED_DATA} not present (set DUALRANK_SHARED)")
+STDERR = pytest.StashKey[int]()  # the terminal's stderr, for stack dumps
+
+
+def pytest_configure(config):
+    # SIGTERM (CI's outer `timeout`, a cluster's scancel) prints every thread's stack, then ends
+    # the run as before (chain: the default action). Written to the terminal's stderr, which
+    # output capture leaves alone (capture is suspended while pytest_configure runs).
+    config.stash[STDERR] = os.dup(sys.stderr.fileno())
+    faulthandler.register(signal.SIGTERM, file=config.stash[STDERR], all_threads=True, chain=True)
+
+
+def pytest_unconfigure(config):
+    faulthandler.unregister(signal.SIGTERM)
+    os.close(config.stash[STDERR])
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    # faulthandler_timeout is one number for every test; a test with its own, longer limit
+    # (@pytest.mark.timeout(N)) gets its stacks printed as long before N as the default before
+    # `timeout`, not at faulthandler_timeout while it is still working.
+    marker = item.get_closest_marker("timeout")
+    dump_at = float(item.config.getini("faulthandler_timeout") or 0)
+    if marker and marker.args and dump_at > 0 and item.config.pluginmanager.hasplugin("timeout"):
+        lead = float(item.config.getini("timeout")) - dump_at
+        faulthandler.dump_traceback_later(float(marker.args[0]) - lead, file=item.config.stash[STDERR])
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item):
+    # signal.signal(SIGTERM, ...) in a test (an in-process training) replaces the stack dump's
+    # handler; once the default is back, so is the dump.
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        faulthandler.unregister(signal.SIGTERM)
+        faulthandler.register(signal.SIGTERM, file=item.config.stash[STDERR], all_threads=True, chain=True)
 
 
 @pytest.fixture

@@ -74,6 +74,7 @@ def rows(path: Path) -> int:
     return pq.ParquetFile(path).metadata.num_rows
 
 
+@pytest.mark.timeout(900)  # downloads, BM25 (Lucene) and teacher stages: a few minutes on 2 CPU cores
 def test_snakemake_stages_on_served_real_samples(served, workdir, shared_data):
     _, httpd, manifest = served
     counts = manifest["counts"]

@@ -1,13 +1,17 @@
 """The token cache holds what the tokenizer gives, is built once and reused, is rebuilt when
 the table or the length changes, and fails naming the table on an unknown id."""
 
-import multiprocessing as mp
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 from tokenizers import BertWordPieceTokenizer
-from transformers import AutoTokenizer, BertTokenizerFast
+from transformers import BertTokenizerFast
 
 from dualrank.data import contracts
 from dualrank.text import cache as tokens
@@ -78,16 +82,49 @@ def test_off_keeps_nothing_on_disk(tmp_path, tok, monkeypatch):
     assert not (tmp_path / ".tokens").exists()
 
 
-def _load(args):
-    path, tok_dir = args
-    tok = AutoTokenizer.from_pretrained(tok_dir)
-    return np.asarray(tokens.load(path, "corpus", tok, 8)["d0"]).tolist()
+ROOT = Path(__file__).resolve().parents[2]
+# One job as Snakemake runs it: its own process that loads the tokenizer and the table. It says
+# it is ready, then waits for the go so that all jobs reach the cache at the same moment.
+JOB = """
+import json, sys, time
+from pathlib import Path
+from transformers import AutoTokenizer
+from dualrank.text import cache
+table, tok_dir, ready, go = sys.argv[1:]
+tok = AutoTokenizer.from_pretrained(tok_dir)
+Path(ready).touch()
+deadline = time.monotonic() + 120
+while not Path(go).exists():
+    if time.monotonic() > deadline:
+        sys.exit("no go within 120 s")
+    time.sleep(0.01)
+print(json.dumps(cache.load(table, "corpus", tok, 8)["d0"].tolist()))
+"""
 
 
 def test_concurrent_jobs_build_one_cache(tmp_path, tok):
+    # Separate processes, never a fork: a child forked after torch or the Rust tokenizers started
+    # their thread pools can wait forever on a lock that a thread of the parent held.
     path = corpus(tmp_path / "corpus.parquet", TEXTS * 2000)
-    with mp.get_context("fork").Pool(3) as pool:
-        out = pool.map(_load, [(str(path), str(tmp_path / "tok"))] * 3)
-    assert out[0] == out[1] == out[2] == tok(TEXTS[0], add_special_tokens=False)["input_ids"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+    go = tmp_path / "go"
+    ready = [tmp_path / f"ready{i}" for i in range(3)]
+    jobs = [subprocess.Popen([sys.executable, "-c", JOB, str(path), str(tmp_path / "tok"), str(r), str(go)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) for r in ready]
+    try:
+        deadline = time.monotonic() + 180
+        while not all(r.exists() for r in ready) and all(j.poll() is None for j in jobs):
+            assert time.monotonic() < deadline, "the jobs did not start within 180 s"
+            time.sleep(0.05)
+        go.touch()
+        outs = [j.communicate(timeout=180) for j in jobs]
+    finally:
+        for j in jobs:
+            j.kill()
+            j.wait()
+    for j, (_, stderr) in zip(jobs, outs):
+        assert j.returncode == 0, stderr[-3000:]
+    ids = [json.loads(stdout) for stdout, _ in outs]
+    assert ids[0] == ids[1] == ids[2] == tok(TEXTS[0], add_special_tokens=False)["input_ids"]
     entries = sorted(p.name for p in (tmp_path / ".tokens").iterdir())
     assert len([e for e in entries if not e.endswith(".lock")]) == 1, entries  # no leftover temp dirs

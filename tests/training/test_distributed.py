@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 import torch
 from test_train import T, args, data, flags, spec  # noqa: F401  (data: the module's fixture)
 
@@ -38,6 +39,7 @@ def env():
     return {**os.environ, "PYTHONPATH": str(ROOT / "src")}
 
 
+@pytest.mark.timeout(600)  # 1.5 minutes on 2 loaded CPU cores
 def test_two_processes_follow_the_one_process_loss_curve_and_resume(data, tmp_path):  # noqa: F811
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as each of the 2 ranks below (--threads 2)

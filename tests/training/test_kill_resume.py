@@ -22,6 +22,8 @@ from test_train import args, data, flags, spec  # noqa: F401  (data: the module'
 
 ROOT = Path(__file__).resolve().parents[2]
 STEPS = 16
+# The reference run and seven interrupted or resumed training processes: about a minute on 2 CPU cores.
+pytestmark = pytest.mark.timeout(600)
 
 
 def command(d, out, checkpoint_every):
