@@ -140,6 +140,24 @@ def test_figure2_distils_with_softmax_ce_and_figure8_with_m3se():
     assert grid.experiment_runs(c, "figure2")[:2] == grid.experiment_runs(c, "figure8")[:2]
 
 
+def test_only_table8_runs_train_without_early_stopping():
+    """C.9 reports Table 8 "after 300,000 steps of training", α = 0 included (its own run: the
+    paper prints 0.308 there, 0.310 for Table 9's early-stopped baseline); every other run keeps
+    early stopping, and a spec that does not set the key does not hold it (the rule's params,
+    hence Table 1's jobs, stay as they were)."""
+    c = config()
+    table8 = {r.loss for r in grid.experiment_runs(c, "table8")}
+    assert table8 == {f"one_hot_k2_ls{a}" for a in ("0.0", "0.1", "0.2", "0.3", "0.9", "0.99")}
+    for loss in c["losses"]:
+        spec = grid.train_spec(c, Run("msmarco", "de", "bert-6-768", loss, 0))
+        assert spec["training"].get("early_stopping", True) is (loss not in table8), loss
+        assert ("early_stopping" in spec["training"]) is (loss in table8), loss
+    ls0 = grid.train_spec(c, Run("msmarco", "de", "bert-6-768", "one_hot_k2_ls0.0", 0))
+    base = grid.train_spec(c, Run("msmarco", "de", "bert-6-768", "one_hot_k2", 0))
+    assert {**ls0, "training": {k: v for k, v in ls0["training"].items() if k != "early_stopping"}} == base
+    assert Run("msmarco", "de", "bert-6-768", "one_hot_k2", 0) in grid.experiment_runs(c, "table9")
+
+
 def merged(base: dict, overlay: dict) -> dict:
     """Snakemake's --configfile overlay: nested dictionaries are updated key by key."""
     out = dict(base)
