@@ -127,6 +127,7 @@ def whole(**training_extra) -> dict:
     ("uniform_negatives", -1, r"training\.uniform_negatives must be an integer >= 0, got -1"),
     ("uniform_negatives", 1.5, r"training\.uniform_negatives must be an integer"),
     ("in_batch_negatives", "yes", r"training\.in_batch_negatives must be true or false, got 'yes'"),
+    ("early_stopping", 0, r"training\.early_stopping must be true or false, got 0"),
     ("snapshot_steps", [0], r"training\.snapshot_steps must be a list of integers >= 1"),
     ("batch_size", True, r"training\.batch_size must be an integer >= 1, got True"),
     ("lr", float("nan"), r"training\.lr must be a number > 0"),
@@ -164,6 +165,9 @@ def test_defaults_and_execution_keys():
     t = spec.training
     assert (t.warmup_steps, t.eval_batch_size, t.train_eval_groups, t.valid_queries, t.snapshot_steps) == \
         (0, 256, 500, None, ())
+    # Early stopping unless a spec says otherwise; a spec that does not say stays without the key.
+    assert t.early_stopping is True and "early_stopping" not in spec.to_dict()["training"]
+    assert TrainSpec.from_dict(whole(early_stopping=False)).to_dict()["training"]["early_stopping"] is False
     assert (how.checkpoint_every, how.processes) == (5, 2)
     assert "processes" not in spec.to_dict()["training"]
     assert TrainSpec.with_execution(whole())[1] == ExecutionSpec()

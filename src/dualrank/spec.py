@@ -212,8 +212,9 @@ class LossSpec(Spec):
 
 @dataclass(frozen=True, kw_only=True)
 class TrainingSpec(Spec):
-    """What a training job computes: Appendix B's recipe, the regularisers of Table 9 and the
-    extra negatives of Table 12 (dualrank.training.objective), Figure 7's snapshot steps."""
+    """What a training job computes: Appendix B's recipe (early stopping on by default), the
+    regularisers of Table 9 and the extra negatives of Table 12 (dualrank.training.objective),
+    Figure 7's snapshot steps."""
 
     SECTION: ClassVar[str] = "training"
     lr: float = key(Check("number", 0, low_open=True))
@@ -227,6 +228,9 @@ class TrainingSpec(Spec):
     output_layer_norm: bool = key(BOOL)
     eval_every: int = key(Check("int", 1))
     patience: int = key(Check("int", 1))
+    # False: no early stopping, the output model is the last step's (Table 8, C.9: "we report
+    # results after 300,000 steps of training"); validation still draws the learning curve.
+    early_stopping: bool = key(BOOL, True)
     valid_queries: int | None = key(Check("int", 1), None)  # None: every valid query
     valid_depth: int | None = key(Check("int", 1), None)  # None: every candidate
     train_eval_groups: int = key(Check("int", 1), 500)
@@ -290,10 +294,10 @@ class TrainJob:
     checkpoint_dir: str = field(metadata={"help": "where the checkpoint lives while the job runs"})
     model_out: str = field(metadata={"help": "the trained model's directory"})
     curve_out: str = field(metadata={"help": "curve.parquet: loss, train and valid metrics per evaluation"})
-    summary_out: str = field(metadata={"help": "train.json: the best step's metrics and the spec"})
+    summary_out: str = field(metadata={"help": "train.json: the output model's metrics and the spec"})
     tokenizer: str | None = field(default=None, metadata={
         "help": "the trained WordPiece vocabulary of an `init` encoder"})
     snapshots_out: str | None = field(default=None, metadata={
-        "help": "snapshots.parquet: valid scores at init, training.snapshot_steps and the end (Figure 7)"})
+        "help": "snapshots.parquet: valid scores at init, training.snapshot_steps and the last step (Figure 7)"})
     train_scores_out: str | None = field(default=None, metadata={
         "help": "train-scores.parquet: the final model's scores of the train-eval groups' documents (Figure 5)"})

@@ -1,5 +1,6 @@
 """In-batch and uniform negatives (Table 12): which documents each query gets as extra
-negatives, their scores, labels and teacher scores, checked against hand-built expectations."""
+negatives, their scores, labels and (absent) teacher scores, checked against hand-built
+expectations; what each loss makes of them is tests/losses/test_extra_negatives.py."""
 
 import math
 
@@ -43,13 +44,14 @@ def test_in_batch_negatives_are_the_other_groups_documents(cls):
     docs = [["tessel mills", "the city"], ["the city", "vale river"]]
     teacher, labels, mask = batch(docs, [[True, True], [True, True]], [[3.0, 1.0], [2.0, 0.5]])
     with torch.no_grad():
-        s, t, y, mk = ExtraNegatives(True, 0, seed=0)(m, Q, docs, teacher, labels, mask, step=0)
+        s, t, y, mk, scored = ExtraNegatives(True, 0, seed=0)(m, Q, docs, teacher, labels, mask, step=0)
     # D_obs = [tessel mills, the city, vale river]: each query's extras are D_obs minus its own.
     extra = ["tessel mills", "the city", "vale river"]
     assert mk.tolist() == [[True, True, False, False, True], [True, True, True, False, False]]
     assert y.tolist() == [[1, 0, 0, 0, 0], [1, 0, 0, 0, 0]]
-    # Extras carry the lowest teacher score of the query's own group.
-    assert t.tolist() == [[3.0, 1.0, 1.0, 1.0, 1.0], [2.0, 0.5, 0.5, 0.5, 0.5]]
+    # Extras have no teacher score: teacher_mask False, a 0 that no loss reads.
+    assert scored.tolist() == [[True, True, False, False, False]] * 2
+    assert t.tolist() == [[3.0, 1.0, 0.0, 0.0, 0.0], [2.0, 0.5, 0.0, 0.0, 0.0]]
     expected = [[pair(m, q, d) for d in own + extra] for q, own in zip(Q, docs)]
     assert np.allclose(s.numpy(), expected, atol=1e-5)
 
@@ -59,16 +61,35 @@ def test_padding_is_never_an_extra_and_one_hot_sees_the_extras():
     docs = [["tessel mills", "the city"], ["vale river", ""]]
     _, labels, mask = batch(docs, [[True, True], [True, False]])
     with torch.no_grad():
-        s, _, y, mk = ExtraNegatives(True, 0, seed=0)(m, Q, docs, None, labels, mask, step=0)
+        s, _, y, mk, scored = ExtraNegatives(True, 0, seed=0)(m, Q, docs, None, labels, mask, step=0)
     # D_obs = [tessel mills, the city, vale river]; the padded "" is not a document.
     assert s.shape == (2, 5)
     assert mk.tolist() == [[True, True, False, False, True], [True, False, True, True, False]]
-    loss = build_loss("one_hot")(s, None, y, mk)
+    loss = build_loss("one_hot")(s, None, y, mk, teacher_mask=scored)
     # By hand: -log softmax of the positive over each query's real slots, averaged over queries.
     by_hand = []
     for i, keep in enumerate(mk.tolist()):
         row = [float(s[i, j]) for j in range(5) if keep[j]]
         by_hand.append(-(row[0] - math.log(sum(math.exp(x) for x in row))))
+    assert loss.item() == pytest.approx(sum(by_hand) / 2, abs=1e-5)
+
+
+def test_softmax_ce_gives_the_extras_zero_teacher_probability():
+    """End to end: the teacher's softmax runs over each query's own documents, the student's
+    over its own and its extras (Table 12's "KL + negative mining")."""
+    m = model()
+    docs = [["tessel mills", "the city"], ["the city", "vale river"]]
+    teacher, labels, mask = batch(docs, [[True, True], [True, True]], [[3.0, 1.0], [2.0, 0.5]])
+    with torch.no_grad():
+        s, t, y, mk, scored = ExtraNegatives(True, 0, seed=0)(m, Q, docs, teacher, labels, mask, step=0)
+        loss = build_loss("softmax_ce")(s, t, y, mk, teacher_mask=scored)
+    by_hand = []
+    for i in range(2):
+        own = teacher[i].tolist()
+        p = [math.exp(x) / sum(math.exp(v) for v in own) for x in own]
+        real = [float(s[i, j]) for j in range(5) if mk[i, j]]
+        log_z = math.log(sum(math.exp(x) for x in real))
+        by_hand.append(-sum(pj * (float(s[i, j]) - log_z) for j, pj in enumerate(p)))
     assert loss.item() == pytest.approx(sum(by_hand) / 2, abs=1e-5)
 
 
@@ -103,10 +124,10 @@ def test_uniform_negatives_are_shared_except_by_the_query_that_owns_one(corpus, 
     neg = ExtraNegatives(False, 3, seed=0, corpus=small)
     drawn = neg.uniform_draw(5)
     with torch.no_grad():
-        s, t, _, mk = neg(m, Q, docs, teacher, labels, mask, step=5)
+        s, t, _, mk, scored = neg(m, Q, docs, teacher, labels, mask, step=5)
     assert sorted(drawn) == sorted(texts[:3])
     assert mk[:, 2:].tolist() == [[d not in docs[0] for d in drawn], [d not in docs[1] for d in drawn]]
-    assert t[:, 2:].tolist() == [[-2.0] * 3, [0.0] * 3]
+    assert t[:, 2:].tolist() == [[0.0] * 3] * 2 and not scored[:, 2:].any() and scored[:, :2].all()
     expected = [[pair(m, q, d) for d in own + drawn] for q, own in zip(Q, docs)]
     assert np.allclose(s.numpy(), expected, atol=1e-5)
 

@@ -200,24 +200,26 @@ def test_score_dumps_and_best_step_metrics(data, tmp_path):
     s = with_training(spec("one_hot", 4), eval_every=2, snapshot_steps=[1, 3, 99], train_eval_groups=20)
     t = Trainer(T(s), outputs(data, tmp_path))
     summary = t.run()
+    last = scored(t)
     t.write_outputs(summary)
     snap = pd.read_parquet(tmp_path / "snapshots.parquet")
     assert list(snap.columns) == ["stage", "step", "query_id", "doc_id", "label", "score"]
     stages = snap.groupby("stage", sort=False)["step"].first()
-    assert stages.to_dict() == {"init": 0, "step1": 1, "step3": 3, "final": summary["best_step"]}
+    assert stages.to_dict() == {"init": 0, "step1": 1, "step3": 3, "final": 4}
     # Every stage scores every valid candidate; labels are the valid qrels, 0 if unjudged.
     cands = contracts.read(data / "valid.parquet", "run")
     qrels = contracts.read(data / "qrels-valid.parquet", "qrels")
     judged = cands.merge(qrels, on=["query_id", "doc_id"])
     for _, f in snap.groupby("stage"):
         assert len(f) == len(cands) and f["label"].sum() == judged["relevance"].sum()
-    # "final" is the saved model, scored here through load_model.
+    # "final" is the last step's model; the saved model, scored through load_model, the best.
+    final = snap[snap["stage"] == "final"].set_index(["query_id", "doc_id"])["score"]
+    assert np.allclose(final, last.loc[final.index], atol=1e-6)
     model = load_model(tmp_path / "model")
     queries = load_texts(data / "queries-valid.parquet", "queries")
     docs = load_texts(data / "corpus.parquet", "corpus")
     again = score_candidates(model, cands, queries, docs).set_index(["query_id", "doc_id"])["score"]
-    final = snap[snap["stage"] == "final"].set_index(["query_id", "doc_id"])["score"]
-    assert np.allclose(final, again.loc[final.index], atol=1e-5)
+    assert np.allclose(scored(t).loc[final.index], again.loc[final.index], atol=1e-5)
     # Train scores: 20 groups x 4 documents; train.json's train MRR@10 is theirs, by hand.
     ts = pd.read_parquet(tmp_path / "train-scores.parquet")
     assert len(ts) == 80 and ts.groupby("query_id")["label"].sum().eq(1).all()
@@ -229,20 +231,25 @@ def test_score_dumps_and_best_step_metrics(data, tmp_path):
     assert written["valid_mrr@10"] == best["valid_mrr@10"] and written["best_step"] == summary["best_step"]
 
 
-def test_the_best_model_is_never_the_initialisation(data, tmp_path, monkeypatch):
-    """Early stopping chooses among trained models: a run whose evaluations all fall below its
-    step-0 score (a distilled student still shrinking its scores to the teacher's range)
-    returns its best trained step, and step 0 costs no patience."""
+def script_ndcg(monkeypatch, values):
+    """Validation reports these valid nDCG@10 values, one per evaluation, in order."""
     import dualrank.training.validation as train
+    from dualrank.retrieval.metrics import evaluate as real
 
-    scripted = iter([0.9, 0.2, 0.3, 0.1])  # valid nDCG@10 at steps 0, 2, 4, 6
-    real = train.evaluate
+    scripted = iter(values)
 
     def scripted_evaluate(run, qrels):
         agg, per_query = real(run, qrels)
         return {**agg, "ndcg@10": next(scripted)}, per_query
 
     monkeypatch.setattr(train, "evaluate", scripted_evaluate)
+
+
+def test_the_best_model_is_never_the_initialisation(data, tmp_path, monkeypatch):
+    """Early stopping chooses among trained models: a run whose evaluations all fall below its
+    step-0 score (a distilled student still shrinking its scores to the teacher's range)
+    returns its best trained step, and step 0 costs no patience."""
+    script_ndcg(monkeypatch, [0.9, 0.2, 0.3, 0.1])  # valid nDCG@10 at steps 0, 2, 4, 6
     t = Trainer(T(with_training(spec("one_hot", 6), eval_every=2, patience=2)), args(data, tmp_path))
     init = weights(t)
     summary = t.run()
@@ -251,6 +258,61 @@ def test_the_best_model_is_never_the_initialisation(data, tmp_path, monkeypatch)
     assert summary["best_step"] == 4 and summary["steps"] == 6 and summary["best_valid_ndcg@10"] == 0.3
     saved = torch.load(tmp_path / "model" / "weights.pt", map_location="cpu")
     assert any(not torch.equal(init[k], saved[k]) for k in init if k in saved)
+
+
+def scored(trainer) -> pd.Series:
+    """The valid candidates' scores of the trainer's model as it is now."""
+    return trainer.validation.score(trainer.model).set_index(["query_id", "doc_id"])["score"]
+
+
+def saved_weights(out) -> dict:
+    return torch.load(out / "model" / "weights.pt", map_location="cpu")
+
+
+def test_figure7s_last_panel_is_the_last_step_and_the_output_the_best(data, tmp_path, monkeypatch):
+    """C.3: Figure 7's bottom row is the model "at the completion of" training, the last step's;
+    the job's output model (and every table) stays the early-stopped best."""
+    script_ndcg(monkeypatch, [0.1, 0.2, 0.5, 0.3])  # steps 0, 2, 4, 6: the best is step 4
+    t = Trainer(T(with_training(spec("one_hot", 6), eval_every=2)), outputs(data, tmp_path))
+    summary = t.run()
+    last, last_weights = scored(t), weights(t)
+    best = {k: v.clone() for k, v in t.validation.best_state.items()}
+    t.write_outputs(summary)
+    assert (summary["steps"], summary["best_step"]) == (6, 4) and "model_step" not in summary
+    snap = pd.read_parquet(tmp_path / "snapshots.parquet")
+    final = snap[snap["stage"] == "final"]
+    assert final["step"].unique().tolist() == [6]
+    assert np.allclose(final.set_index(["query_id", "doc_id"])["score"], last.loc[list(zip(final["query_id"],
+                                                                                           final["doc_id"]))])
+    saved = saved_weights(tmp_path)
+    assert all(torch.equal(saved[k], best[k]) for k in best if k in saved)
+    assert any(not torch.equal(saved[k], last_weights[k]) for k in last_weights if k in saved)
+
+
+def test_without_early_stopping_the_output_is_the_last_step(data, tmp_path, monkeypatch):
+    """Table 8 (C.9) reports "results after 300,000 steps": training.early_stopping false trains
+    to max_steps whatever the patience, and outputs the last step's model and metrics."""
+    ndcg = [0.1, 0.5, 0.3, 0.2]  # steps 0, 2, 4, 6: patience 1 runs out at step 4
+    script_ndcg(monkeypatch, ndcg)
+    stopped = Trainer(T(with_training(spec("one_hot", 6), eval_every=2, patience=1)), args(data, tmp_path / "a"))
+    assert stopped.run()["steps"] == 4
+    script_ndcg(monkeypatch, ndcg)
+    s = with_training(spec("one_hot", 6), eval_every=2, patience=1, early_stopping=False)
+    t = Trainer(T(s), outputs(data, tmp_path / "b"))
+    summary = t.run()
+    last, last_weights = scored(t), weights(t)
+    t.write_outputs(summary)
+    assert t.validation.best_state is None  # no copy of a model that is not the output
+    assert (summary["steps"], summary["best_step"], summary["model_step"]) == (6, 2, 6)
+    assert summary["early_stopping"] is False
+    assert summary["train_mrr@10"] == t.curve[-1]["train_mrr@10"] and t.curve[-1]["step"] == 6
+    written = json.loads((tmp_path / "b/train.json").read_text())
+    assert written["valid_mrr@10"] == t.curve[-1]["valid_mrr@10"] and "early_stopping" not in written["spec"]["loss"]
+    saved = saved_weights(tmp_path / "b")
+    assert all(torch.equal(saved[k], last_weights[k]) for k in last_weights if k in saved)
+    final = pd.read_parquet(tmp_path / "b/snapshots.parquet").query("stage == 'final'")
+    assert final["step"].unique().tolist() == [6]
+    assert np.allclose(final["score"], last.loc[list(zip(final["query_id"], final["doc_id"]))])
 
 
 @pytest.mark.parametrize("loss", [{"name": "one_hot", "label_smoothing": 0.3}, {"name": "focal", "gamma": 2.0}])

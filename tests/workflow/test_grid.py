@@ -108,6 +108,56 @@ def test_only_runs_with_a_retrieval_result_build_an_index():
     assert names(ls) == ["dev", "dl19"]
     assert [e["name"] for e in grid.evaluations(c, "msmarco", "bm25", Run("msmarco", "bm25"))] == \
         ["dev", "dl19", "dev-retrieval"]
+
+
+# -- Each result shows the paper's runs (issue 12, item 7) --------------------------------------
+
+@pytest.mark.parametrize("table, student", [("table4", "bert-6-128"), ("table5", "bert-2-768")])
+def test_tables_4_and_5_show_table1s_bert_base_ca_beside_their_students(table, student):
+    """C.6 prints the CA row of Table 1 (0.370 / 0.430) in both tables: the bert-base CA, not a
+    CA of the student's size; the DE rows are students of the table's encoder."""
+    c = config()
+    cells = {x["method"]: x for x in grid.experiment_cells(c, table)}
+    ca = cells.pop("Cross-attention one-hot")
+    assert (ca["arch"], ca["encoder"], ca["loss"]) == ("ca", "bert-base", "one_hot")
+    assert ca["dir"] == "results/runs/msmarco/ca-bert-base/one_hot/seed0"
+    assert Run("msmarco", "ca", "bert-base", "one_hot", 0) in grid.table_runs(c)
+    assert [r.arch for r in grid.experiment_runs(c, table)].count("ca") == 1
+    assert {x["arch"] for x in cells.values()} == {"de"} and {x["encoder"] for x in cells.values()} == {student}
+    assert [x["loss"] for x in cells.values()] == ["one_hot", "mse", "margin_mse", "softmax_ce", "m3se"]
+
+
+def test_figure2_distils_with_softmax_ce_and_figure8_with_m3se():
+    """§5.1: "Figure 2 (right) shows that softmax cross-entropy distillation makes the DE scores
+    better behaved"; C.5: "Figure 8: M3SE distillation model margins"."""
+    c = config()
+    for figure, loss in (("figure2", "softmax_ce"), ("figure8", "m3se")):
+        cells = {x["method"]: x for x in grid.experiment_cells(c, figure)}
+        assert list(cells) == ["CA", "DE", "DIST"]
+        assert (cells["DIST"]["arch"], cells["DIST"]["encoder"], cells["DIST"]["loss"]) == ("de", "bert-6-768", loss)
+        # DIST is Table 1's run of that loss (seed 0), not one trained for the figure.
+        assert Run("msmarco", "de", "bert-6-768", loss, 0) in grid.table_runs(c)
+    assert grid.experiment_runs(c, "figure2")[:2] == grid.experiment_runs(c, "figure8")[:2]
+
+
+def test_only_table8_runs_train_without_early_stopping():
+    """C.9 reports Table 8 "after 300,000 steps of training", α = 0 included (its own run: the
+    paper prints 0.308 there, 0.310 for Table 9's early-stopped baseline); every other run keeps
+    early stopping, and a spec that does not set the key does not hold it (the rule's params,
+    hence Table 1's jobs, stay as they were)."""
+    c = config()
+    table8 = {r.loss for r in grid.experiment_runs(c, "table8")}
+    assert table8 == {f"one_hot_k2_ls{a}" for a in ("0.0", "0.1", "0.2", "0.3", "0.9", "0.99")}
+    for loss in c["losses"]:
+        spec = grid.train_spec(c, Run("msmarco", "de", "bert-6-768", loss, 0))
+        assert spec["training"].get("early_stopping", True) is (loss not in table8), loss
+        assert ("early_stopping" in spec["training"]) is (loss in table8), loss
+    ls0 = grid.train_spec(c, Run("msmarco", "de", "bert-6-768", "one_hot_k2_ls0.0", 0))
+    base = grid.train_spec(c, Run("msmarco", "de", "bert-6-768", "one_hot_k2", 0))
+    assert {**ls0, "training": {k: v for k, v in ls0["training"].items() if k != "early_stopping"}} == base
+    assert Run("msmarco", "de", "bert-6-768", "one_hot_k2", 0) in grid.experiment_runs(c, "table9")
+
+
 def merged(base: dict, overlay: dict) -> dict:
     """Snakemake's --configfile overlay: nested dictionaries are updated key by key."""
     out = dict(base)

@@ -1,8 +1,10 @@
 """Ranking and distillation losses of Menon et al. (2022), selectable by name from configs.
 
-Every loss is a :class:`RankingLoss` called as ``loss(student, teacher, labels, mask=None)``
-on [B, K] tensors (``mask`` True at real documents, False at padding) and returns the batch mean of the
-per-query loss; see :mod:`dualrank.losses.base` for the conventions.
+Every loss is a :class:`RankingLoss` called as ``loss(student, teacher, labels, mask=None,
+teacher_mask=None)`` on [B, K] tensors (``mask`` True at real documents, False at padding;
+``teacher_mask`` False at real documents the teacher never scored, Table 12's extra negatives)
+and returns the batch mean of the per-query loss; see :mod:`dualrank.losses.base` for the
+conventions.
 
 ========================  ======================================================  ========
 name                      loss                                                    teacher

@@ -12,6 +12,12 @@ Inputs, for a batch of B queries with K candidate documents each:
   :class:`dualrank.training.groups.Groups` builds it), for groups with fewer than K documents. A padded
   slot is in neither P nor N and contributes nothing: not to the value, not to any gradient,
   whatever score or label it holds (NaN and inf included).
+* ``teacher_mask``: Tensor[B, K] bool or None (None: the teacher scored every real slot).
+  **False marks a real document the teacher never scored**: the extra negatives of Table 12
+  (:mod:`dualrank.training.negatives`, which states how each loss treats them), always label 0.
+  Its teacher score is never read (any value, NaN included); each loss says what such a
+  negative contributes. Without it (None) every loss computes exactly what it did before
+  ``teacher_mask`` existed, bit for bit.
 
 Every loss returns a scalar: the mean over the B queries of the per-query loss. A sum over an
 empty set (a query without positives or without negatives) is zero, never NaN.
@@ -32,13 +38,29 @@ from dualrank.data.io import InputError
 
 @dataclass(frozen=True)
 class LossInputs:
-    """Validated inputs: scores are finite-safe (padded slots set to 0), masks are bool [B, K]."""
+    """Validated inputs: scores are finite-safe (padded and unscored teacher slots set to 0),
+    masks are bool [B, K]. ``scored``: the real slots with a teacher score (``valid`` itself
+    when every one has one); ``extra``: the real slots without (None when there are none)."""
 
     s: Tensor
     t: Tensor | None
     valid: Tensor
     pos: Tensor
     neg: Tensor
+    scored: Tensor
+    extra: Tensor | None = None
+
+    def scored_negatives(self) -> Tensor:
+        """N restricted to the documents the teacher scored (N itself without extras)."""
+        return self.neg if self.extra is None else self.neg & ~self.extra
+
+    def teacher_floor(self) -> tuple[Tensor, Tensor]:
+        """[B, 1] the lowest teacher score among each query's scored negatives, the bound an
+        extra negative's unknown score is taken to lie under; and [B] whether there is one."""
+        n = self.scored_negatives()
+        floor = self.t.masked_fill(~n, float("inf")).amin(-1, keepdim=True)
+        has = n.any(-1)
+        return floor.masked_fill(~has.unsqueeze(-1), 0.0), has
 
 
 class RankingLoss(nn.Module, abc.ABC):
@@ -57,15 +79,17 @@ class RankingLoss(nn.Module, abc.ABC):
         teacher: Tensor | None,
         labels: Tensor,
         mask: Tensor | None = None,
+        teacher_mask: Tensor | None = None,
     ) -> Tensor:
-        return self.per_query(self._groups(student, teacher, labels, mask)).mean()
+        return self.per_query(self._groups(student, teacher, labels, mask, teacher_mask)).mean()
 
     @abc.abstractmethod
     def per_query(self, g: LossInputs) -> Tensor:
         """The loss of each query, [B]."""
 
     def _groups(
-        self, student: Tensor, teacher: Tensor | None, labels: Tensor, mask: Tensor | None
+        self, student: Tensor, teacher: Tensor | None, labels: Tensor, mask: Tensor | None,
+        teacher_mask: Tensor | None = None,
     ) -> LossInputs:
         if student.dim() != 2:
             raise InputError(f"loss {self.name!r}: student scores must be [B, K], got "
@@ -73,7 +97,8 @@ class RankingLoss(nn.Module, abc.ABC):
         shape = student.shape
         if self.needs_teacher and teacher is None:
             raise InputError(f"loss {self.name!r} needs teacher scores (teacher=None)")
-        for what, x in (("teacher", teacher), ("labels", labels), ("mask", mask)):
+        for what, x in (("teacher", teacher), ("labels", labels), ("mask", mask),
+                        ("teacher_mask", teacher_mask)):
             if x is not None and x.shape != shape:
                 raise InputError(f"loss {self.name!r}: {what} has shape {tuple(x.shape)}, "
                                  f"student has {tuple(shape)}")
@@ -81,11 +106,16 @@ class RankingLoss(nn.Module, abc.ABC):
             else mask.to(device=student.device, dtype=torch.bool)
         pad = ~valid
         s = student.masked_fill(pad, 0.0)
+        scored, extra = valid, None
+        if teacher_mask is not None:
+            scored = valid & teacher_mask.to(device=student.device, dtype=torch.bool)
+            extra = valid & ~scored
         t = None
         if self.needs_teacher:
-            t = teacher.to(s.dtype).masked_fill(pad, 0.0)
+            t = teacher.to(s.dtype).masked_fill(~scored, 0.0)
         y = labels.masked_fill(pad, 0)
-        return LossInputs(s=s, t=t, valid=valid, pos=valid & (y > 0), neg=valid & (y == 0))
+        return LossInputs(s=s, t=t, valid=valid, pos=valid & (y > 0), neg=valid & (y == 0),
+                          scored=scored, extra=extra)
 
 
 def masked_log_softmax(x: Tensor, valid: Tensor) -> Tensor:

@@ -20,7 +20,10 @@ class SoftmaxCrossEntropy(ListwiseLoss):
     DistillKLDivLoss do, so that gradient magnitudes stay comparable across tau; the default
     (False) is Eq. 1 as written. (Tevatron only divides the scores by tau.)
 
-    Inputs: student and teacher scores; labels are not used. The value is
+    Inputs: student and teacher scores; labels are not used. A document without a teacher score
+    (an extra negative, ``teacher_mask`` False) gets teacher probability zero: the teacher's
+    softmax runs over the documents it scored, the student's over all, so an extra contributes
+    only through the student's normaliser (its score is pushed down). The value is
     KL(p_teach || p_student) + H(p_teach): it differs from the KL by the teacher entropy,
     which does not depend on the student. Relations: for K = 2, Proposition 3 — it is the
     binary KL of sigmoid((t1 - t2) / tau) || sigmoid((s1 - s2) / tau) (plus that entropy),
@@ -40,7 +43,7 @@ class SoftmaxCrossEntropy(ListwiseLoss):
         self.tau_squared = tau_squared
 
     def target(self, g: LossInputs) -> Tensor:
-        return masked_log_softmax(g.t / self.temperature, g.valid).exp() * g.valid
+        return masked_log_softmax(g.t / self.temperature, g.scored).exp() * g.scored
 
     def per_query(self, g: LossInputs) -> Tensor:
         loss = super().per_query(g)

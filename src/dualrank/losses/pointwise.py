@@ -17,15 +17,22 @@ class LogitMSE(RankingLoss):
     Inputs: student and teacher scores. It compares scores, not embeddings, so it is *not*
     invariant to a constant shift of either score vector: it assumes the teacher and student
     score ranges are commensurate, which the baseline shift between CA and DE scores
-    (paper §3.2, Fig. 6) violates. Relations: ``margin_mse`` matches differences instead;
-    ``rankdistil_b`` keeps this term on positives only.
+    (paper §3.2, Fig. 6) violates. An extra negative e (no teacher score, ``teacher_mask``
+    False) is taken to score no higher than the teacher's lowest scored negative t_floor: its
+    term is one-sided, [s_e - t_floor]_+^2 (zero for a query with no scored negative).
+    Relations: ``margin_mse`` matches differences instead; ``rankdistil_b`` keeps this term on
+    positives only.
     """
 
     name = "mse"
     needs_teacher = True
 
     def per_query(self, g: LossInputs) -> Tensor:
-        return ((g.t - g.s) ** 2 * g.valid).sum(-1)
+        loss = ((g.t - g.s) ** 2 * g.scored).sum(-1)
+        if g.extra is None:
+            return loss
+        floor, has_floor = g.teacher_floor()
+        return loss + ((g.s - floor).clamp_min(0.0) ** 2 * (g.extra & has_floor.unsqueeze(-1))).sum(-1)
 
 
 class RankDistilB(RankingLoss):
@@ -36,7 +43,8 @@ class RankDistilB(RankingLoss):
         loss = sum_{i in P} (t_i - s_i)^2 + sum_{j in N} [s_j - gamma0]_+^2
 
     Inputs: student and teacher scores, labels. Matches the teacher's raw score on positives
-    and pushes every negative's student score below the fixed threshold gamma0.
+    and pushes every negative's student score below the fixed threshold gamma0; an extra
+    negative (no teacher score, ``teacher_mask`` False) is one of them, the term needing none.
     Relations: it is to ``m3se`` what ``mse`` is to ``margin_mse`` (§4.3): ``m3se`` matches
     margins against the top-teacher negative j* and uses s_j* as a data-dependent threshold.
     Hyper-parameters: ``gamma0`` (default 0.0).

@@ -111,7 +111,7 @@ def snapshots(layout: dict, png: str, pdf: str, csv: str | None = None) -> pd.Da
             class_panel(axes[i][j], s.assign(positive=s["label"] >= rel), centre, bins,
                         f"{r} score" + (" (centred)" if centre else ""),
                         stats, {"stage": stage, "step": step, "row": r})
-            when = {"init": "initialisation", "final": f"end (best step {step:,})"}.get(stage, f"step {step:,}")
+            when = {"init": "initialisation", "final": f"end (last step, {step:,})"}.get(stage, f"step {step:,}")
             axes[i][j].set_title(f"{r}, {when}", fontsize="small")
     axes[0][-1].legend(fontsize="small")
     return finish(fig, layout, png, pdf, csv, stats)

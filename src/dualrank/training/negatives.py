@@ -12,13 +12,25 @@ the batch, label 0, masked out (mask False) for the queries whose group contains
 Documents are identified by their text: two ids with the same text are one document (scoring
 cannot tell them apart, so one must not be a negative of the other's query).
 
-Teacher scores: the teacher never scored the extra documents. Each extra negative gets the
-*lowest* teacher score of its query's own group, i.e. it is treated as a confident negative, as
-sure as the teacher's worst candidate. For M3SE this means the extras never become j* (own
-slots come first and win ties) and they enter through the hinge term only: the student must
-score them below s_j*; margin MSE asks for the same margin to them as to the worst candidate;
-softmax CE gives each of them the teacher probability of that candidate; MSE pulls their score
-towards it.
+Teacher scores: the teacher never scored the extra documents, so they have none: their
+``teacher_mask`` is False (their teacher slots hold 0, which no loss reads; see
+:mod:`dualrank.losses.base`). C.12 says only that "each such document is treated as a negative
+document in the loss"; what that means for each loss, where it needs a teacher score, rests on
+one assumption: an extra document is no more relevant than the least relevant negative the
+teacher scored for the query (t_floor, the lowest teacher score among the group's negatives),
+so a term that would match its unknown teacher score becomes one-sided, a hinge that never
+pulls an extra's score up:
+
+* ``one_hot``, ``focal``: a negative, label 0, in the softmax (label smoothing spreads over
+  the extras too);
+* ``softmax_ce``: teacher probability 0 (the teacher's softmax over the documents it scored),
+  student probability from the softmax over all, so only the student's normaliser sees it;
+* ``m3se``: never j* (the top *scored* negative) and only in the hinge term [s_e - s_j*]_+^2
+  (Eq. 4's second sum, which needs no teacher score);
+* ``margin_mse``: for each positive i, [(t_i - t_floor) - (s_i - s_e)]_+^2: the student's
+  margin to the extra at least the teacher's margin to its least relevant negative;
+* ``rankdistil_b``: a negative, [s_e - gamma0]_+^2 (needs no teacher score);
+* ``mse``: [s_e - t_floor]_+^2, the student's score at most the teacher's lowest for a negative.
 
 The DE scores them with one matrix product (the batch's queries x every distinct document of
 the batch, each encoded once); CA and ColBERT score every (query, extra document) pair, which
@@ -74,8 +86,9 @@ class ExtraNegatives:
         return self.corpus_texts.take(pa.array(idx)).to_pylist()
 
     def __call__(self, model, queries: list, docs: list[list], teacher: Tensor | None, labels: Tensor,
-                 mask: Tensor, step: int) -> tuple[Tensor, Tensor | None, Tensor, Tensor]:
-        """(student scores, teacher, labels, mask), each [B, K + M]."""
+                 mask: Tensor, step: int) -> tuple[Tensor, Tensor | None, Tensor, Tensor, Tensor]:
+        """(student scores, teacher, labels, mask, teacher_mask), each [B, K + M]; teacher_mask
+        is False at the extras (their teacher slots hold 0)."""
         b, k = labels.shape
         real = mask.bool().cpu().numpy()
         index: dict[Hashable, int] = {}
@@ -109,9 +122,9 @@ class ExtraNegatives:
         m = len(extra)
         labels = torch.cat([labels, labels.new_zeros(b, m)], 1)
         if teacher is not None:
-            lowest = teacher.masked_fill(~mask.bool(), float("inf")).amin(1, keepdim=True)
-            teacher = torch.cat([teacher, lowest.expand(b, m)], 1)
-        return student, teacher, labels, torch.cat([mask.bool(), extra_mask], 1)
+            teacher = torch.cat([teacher, teacher.new_zeros(b, m)], 1)
+        scored = torch.cat([torch.ones_like(mask, dtype=torch.bool), extra_mask.new_zeros(b, m)], 1)
+        return student, teacher, labels, torch.cat([mask.bool(), extra_mask], 1), scored
 
     @staticmethod
     def _scores(model, queries, docs, distinct, own: Tensor, extra: Tensor) -> Tensor:

@@ -11,7 +11,8 @@ Training keys (:class:`dualrank.spec.TrainingSpec`, which holds their defaults a
   (:mod:`dualrank.models.mlm`) on the minibatch's queries and on one passage per group drawn
   uniformly from its real documents (all B x K passages would cost K times the ranking forward
   pass in vocabulary logits), each text alone;
-* ``in_batch_negatives`` and ``uniform_negatives``: :mod:`dualrank.training.negatives`.
+* ``in_batch_negatives`` and ``uniform_negatives``: :mod:`dualrank.training.negatives` (the
+  extras have no teacher score: the loss gets their ``teacher_mask`` False).
 """
 
 from __future__ import annotations
@@ -44,12 +45,13 @@ class Objective(nn.Module):
                 labels: Tensor, mask: Tensor, step: int, scorer=None) -> Tensor:
         """``scorer`` (default ``model.score_groups``) is what scores the groups: the trainer
         passes its data-parallel wrapper so that gradients are synchronised across processes."""
-        own = mask
+        own, teacher_mask = mask, None  # None: the teacher scored every document
         if self.negatives.enabled:
-            scores, teacher, labels, mask = self.negatives(model, queries, docs, teacher, labels, mask, step)
+            scores, teacher, labels, mask, teacher_mask = self.negatives(
+                model, queries, docs, teacher, labels, mask, step)
         else:
             scores = (scorer or model.score_groups)(queries, docs)
-        loss = self.loss_fn(scores.float(), teacher, labels, mask)
+        loss = self.loss_fn(scores.float(), teacher, labels, mask, teacher_mask=teacher_mask)
         if self.mlm is not None:
             pick = torch.multinomial(own.float().cpu(), 1).squeeze(1).tolist()
             passages = [group[j] for group, j in zip(docs, pick)]

@@ -1,6 +1,7 @@
-"""What a finished training job leaves (rank 0 writes, each file atomically): the best model's
-directory, the learning curve (Figure 4), train.json (the best step's metrics and the spec)
-and, if asked for, the score dumps of dualrank.training.snapshots (Figures 5 and 7)."""
+"""What a finished training job leaves (rank 0 writes, each file atomically): the output model's
+directory (the early-stopped best, or the last step's without early stopping), the learning
+curve (Figure 4), train.json (the output model's metrics and the spec) and, if asked for, the
+score dumps of dualrank.training.snapshots (Figure 7: the last step; Figure 5: the output model)."""
 
 from __future__ import annotations
 
@@ -18,14 +19,17 @@ from dualrank.training.validation import Validation
 
 def write_outputs(job: TrainJob, spec: TrainSpec, model: Ranker, validation: Validation,
                   snapshots: Snapshots, summary: dict) -> None:
-    """Load the best weights into ``model`` and write every output of ``job``."""
-    model.load_state_dict(validation.best_state)
+    """Write every output of ``job``; ``model`` holds the last step's weights, and the output
+    model's (validation.output_model) once Figure 7's last panel has scored them."""
+    # Figure 7's bottom row is "at the completion of ... training" (C.3): the last step's model.
+    last_run = validation.score(model) if job.snapshots_out else None
+    validation.output_model(model)
     with atomic_output(job.model_out, directory=True) as tmp:
         model.save(tmp)
     with atomic_output(job.curve_out) as tmp:
         pd.DataFrame(validation.curve).to_parquet(tmp, index=False)
     if job.snapshots_out:
-        snapshots.write(job.snapshots_out, validation.score(model), validation.stopping.best_step)
+        snapshots.write(job.snapshots_out, last_run, summary["steps"])
     if job.train_scores_out:
         scores = train_scores(model, validation.groups, validation.train_eval_idx, job.groups, validation.per_batch)
         contracts.write(scores, job.train_scores_out, "train_scores")

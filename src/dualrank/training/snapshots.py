@@ -2,11 +2,12 @@
 
 * ``snapshots.parquet`` (Figure 7): the scores of the valid candidates the trainer evaluates
   on, at stage "init" (step 0, before any update), "step{N}" for every configured
-  ``training.snapshot_steps`` N that training reaches, and "final" (the best-valid model, the
-  one written as the output; its ``step`` is the best step). Labels are the valid qrels'
-  relevance, 0 for unjudged pairs. The stages taken so far travel in the checkpoint, so a
+  ``training.snapshot_steps`` N that training reaches, and "final": the model after the last
+  step ("at the completion of 300,000 steps of training", C.3), whose ``step`` is that step;
+  under early stopping the step it stopped at, not the early-stopped best that the job outputs.
+  Labels are the valid qrels' relevance, 0 for unjudged pairs. The stages taken so far travel in the checkpoint, so a
   resumed run writes the same file as an uninterrupted one.
-* ``train-scores.parquet`` (Figure 5): the final model's scores of every document of the fixed
+* ``train-scores.parquet`` (Figure 5): the output model's scores of every document of the fixed
   subset of training groups the trainer measures train MRR@10 on, with their labels.
 """
 
@@ -51,8 +52,9 @@ class Snapshots:
     def restore(self, state: list[pd.DataFrame] | None) -> None:
         self.frames = list(state or [])
 
-    def write(self, path, final_run: pd.DataFrame, best_step: int) -> None:
-        final = self._frame("final", best_step, final_run)
+    def write(self, path, last_run: pd.DataFrame, last_step: int) -> None:
+        """The stages taken, and "final": ``last_run``, the scores after the last step."""
+        final = self._frame("final", last_step, last_run)
         contracts.write(pd.concat([*self.frames, final], ignore_index=True), path, "snapshots")
 
 

@@ -3,7 +3,8 @@ paper's losses (the command line is ``dualrank train``, dualrank.cli.train).
 
 Appendix B's recipe, 300k steps with early stopping on dev nDCG@10: the parts are built by
 dualrank.training.build, evaluated by dualrank.training.validation (every ``eval_every`` steps;
-the best model after step 0 is the output) and written by dualrank.training.outputs. What a
+the best model after step 0 is the output, the last step's with ``training.early_stopping``
+false) and written by dualrank.training.outputs. What a
 step minimises, with token dropout, an MLM loss and extra negatives (Tables 9 and 12), is
 dualrank.training.objective.
 

@@ -3,7 +3,9 @@ nDCG@10, here a ``valid`` split evaluated every ``eval_every`` steps).
 
 Each evaluation re-ranks the valid candidates and measures train MRR@10 on a fixed, seeded
 subset of the training groups (Table 2's "train MRR"); the rows form the learning curve
-(Figure 4). The best model after step 0 is the output. Rank 0 alone evaluates.
+(Figure 4). The best model after step 0 is the output; with ``training.early_stopping`` false
+(Table 8: "after 300,000 steps") training runs to ``max_steps`` and the last step's model is the
+output. Rank 0 alone evaluates.
 """
 
 from __future__ import annotations
@@ -64,16 +66,19 @@ def train_mrr(model: Ranker, groups: Groups, idx: np.ndarray, batch_size: int) -
 
 @dataclass
 class EarlyStopping:
-    """The best valid nDCG@10 after step 0 and the evaluations since it improved."""
+    """The best valid nDCG@10 after step 0 and the evaluations since it improved. ``enabled``
+    False (training.early_stopping): the best is still tracked (train.json reports it), but
+    patience never runs out and the output model is the last step's."""
 
     patience: int
     best: float = -1.0
     best_step: int = 0
     bad_evals: int = 0
+    enabled: bool = True
 
     @property
     def exhausted(self) -> bool:
-        return self.bad_evals >= self.patience
+        return self.enabled and self.bad_evals >= self.patience
 
     def offer(self, step: int, ndcg: float) -> bool:
         """Count an evaluation; True if it is the best so far. The step-0 evaluation is the
@@ -101,7 +106,7 @@ class Validation:
         rng = np.random.default_rng(seed)
         n_eval = min(t.train_eval_groups, len(groups))
         self.train_eval_idx = np.sort(rng.choice(len(groups), n_eval, replace=False))
-        self.stopping = EarlyStopping(t.patience)
+        self.stopping = EarlyStopping(t.patience, enabled=t.early_stopping)
         self.curve: list[dict] = []
         self.best_state: dict | None = None
 
@@ -120,17 +125,32 @@ class Validation:
         self.curve.append({"step": step, "loss": loss, "train_mrr@10": tr,
                            "valid_mrr@10": agg["mrr@10"], "valid_ndcg@10": agg["ndcg@10"]})
         improved = self.stopping.offer(step, agg["ndcg@10"])
-        if improved:
+        if improved and self.stopping.enabled:  # without early stopping the last step is the output
             self.best_state = checkpoint.cpu_copy(model.state_dict())
         log.info("step %d: loss %.4f train MRR@10 %.3f valid MRR@10 %.3f nDCG@10 %.3f%s",
                  step, loss, tr, agg["mrr@10"], agg["ndcg@10"], " (best)" if improved else "")
 
+    def output_step(self) -> int:
+        """The step of the output model: the best one, or without early stopping the last
+        evaluated (training ends with an evaluation, at max_steps)."""
+        if self.stopping.enabled or not self.curve:
+            return self.stopping.best_step
+        return self.curve[-1]["step"]
+
+    def output_model(self, model: Ranker) -> None:
+        """Load the output model's weights into ``model``, which holds the last step's."""
+        if self.stopping.enabled:
+            model.load_state_dict(self.best_state)
+
     def summary(self) -> dict:
-        """The best step's metrics (train.json)."""
+        """The output model's metrics (train.json); ``best_step`` and ``best_valid_ndcg@10``
+        are early stopping's choice, the output unless training.early_stopping is false."""
         s = self.stopping
-        best = next((r for r in self.curve if r["step"] == s.best_step), {})
-        return {"best_step": s.best_step, "best_valid_ndcg@10": s.best,
-                "train_mrr@10": best.get("train_mrr@10"), "valid_mrr@10": best.get("valid_mrr@10")}
+        step = self.output_step()
+        out = next((r for r in self.curve if r["step"] == step), {})
+        summary = {"best_step": s.best_step, "best_valid_ndcg@10": s.best,
+                   "train_mrr@10": out.get("train_mrr@10"), "valid_mrr@10": out.get("valid_mrr@10")}
+        return summary if s.enabled else {**summary, "early_stopping": False, "model_step": step}
 
     # The checkpoint's keys, as they always were.
     def state(self) -> dict:
@@ -140,7 +160,8 @@ class Validation:
 
     def restore(self, state: dict, keep_best_model: bool) -> None:
         """``keep_best_model``: rank 0's, the only one that writes it out."""
-        self.stopping = EarlyStopping(self.stopping.patience, state["best"], state["best_step"], state["bad_evals"])
+        self.stopping = EarlyStopping(self.stopping.patience, state["best"], state["best_step"], state["bad_evals"],
+                                      self.stopping.enabled)
         self.curve = state["curve"]
         if state["best_model"] is not None and keep_best_model:
             self.best_state = checkpoint.cpu_copy(state["best_model"])
