@@ -35,7 +35,8 @@ def tables(text: str) -> list[tuple[list[str], list[list[str]]]]:
     """Every Markdown table of ``text``: (header cells, body rows' cells)."""
     out, lines, i = [], text.splitlines(), 0
     while i < len(lines):
-        if lines[i].startswith("|") and i + 1 < len(lines) and re.fullmatch(r"\|(\s*:?-+:?\s*\|)+", lines[i + 1].strip()):
+        rule = i + 1 < len(lines) and re.fullmatch(r"\|(\s*:?-+:?\s*\|)+", lines[i + 1].strip())
+        if lines[i].startswith("|") and rule:
             header, body, i = cells(lines[i]), [], i + 2
             while i < len(lines) and lines[i].startswith("|"):
                 body.append(cells(lines[i]))
