@@ -1,8 +1,10 @@
 """The ``dualrank`` command line: one thin module per stage command.
 
 ``dualrank COMMAND ARGS`` and ``python -m dualrank.cli.COMMAND ARGS`` run the same code. Each
-module parses its flags, calls the library, and turns an
-:class:`~dualrank.data.io.InputError` into one line on stderr and exit code 2 (no traceback).
+module declares its flags as a frozen dataclass ``Args`` (or takes the library's own, such as
+:class:`dualrank.spec.TrainJob`), parses them with :func:`dualrank.cli.args.parse`, calls the
+library, and turns an :class:`~dualrank.data.io.InputError` into one line on stderr and exit
+code 2 (no traceback); flags several commands share are declared in :mod:`dualrank.cli.shared`.
 The Snakemake rules of ``workflow/rules`` call these commands and nothing else; to run a whole
 result, ask Snakemake for its target (``snakemake --cores 2 -- results/table1.csv``).
 """

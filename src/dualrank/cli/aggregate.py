@@ -11,29 +11,28 @@ are streamed in bounded memory through buckets of about BUCKET_ROWS pairs
 
 from __future__ import annotations
 
-import argparse
+from dataclasses import dataclass
 
+from dualrank.cli.args import option, parse
 from dualrank.cli.logs import entry_point
+from dualrank.cli.shared import PAIRS
 from dualrank.pairs.aggregate import BATCH_ROWS, BUCKET_ROWS, aggregate_file, log_summary
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="dualrank aggregate", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--pairs", required=True, help="pairs Parquet (query_id, doc_id, label, teacher_score)")
-    p.add_argument("--k", type=int, required=True, help="passages per group (>= 2)")
-    p.add_argument("--labels-only", action="store_true",
-                   help="no teacher: positives, then the first negatives in file order")
-    p.add_argument("--out", required=True, help="groups Parquet (query_id, doc_ids, labels, teacher_scores)")
-    p.add_argument("--bucket-rows", type=int, default=BUCKET_ROWS, help="pairs per bucket (memory knob)")
-    p.add_argument("--batch-rows", type=int, default=BATCH_ROWS, help="rows per streamed record batch")
-    p.add_argument("--tmp-dir", help="where the buckets go (default: beside --out)")
-    return p
+@dataclass(frozen=True)
+class Args:
+    pairs: str = option(PAIRS)
+    k: int = option("passages per group (>= 2)")
+    out: str = option("groups Parquet (query_id, doc_ids, labels, teacher_scores)")
+    labels_only: bool = option("no teacher: positives, then the first negatives in file order", False)
+    bucket_rows: int = option("pairs per bucket (memory knob)", BUCKET_ROWS)
+    batch_rows: int = option("rows per streamed record batch", BATCH_ROWS)
+    tmp_dir: str | None = option("where the buckets go (default: beside --out)", None)
 
 
 @entry_point
 def main(argv: list[str] | None = None) -> int:
-    a = parser().parse_args(argv)
+    a = parse(Args, argv, "aggregate", __doc__)
     st = aggregate_file(a.pairs, a.out, a.k, a.labels_only, a.bucket_rows, a.batch_rows, a.tmp_dir)
     log_summary(st, a.pairs, a.k)
     return 0

@@ -9,30 +9,28 @@ software versions). Needs a Java >= 21 (see dualrank.bm25.java); exit code 2 whe
 
 from __future__ import annotations
 
-import argparse
+from dataclasses import dataclass
 
+from dualrank.cli.args import option, parse
 from dualrank.cli.logs import entry_point
+from dualrank.cli.shared import CORPUS
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="dualrank bm25-index", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--corpus", required=True, help="corpus Parquet (doc_id, text)")
-    p.add_argument("--index", required=True, help="index directory to create (replaced atomically)")
-    p.add_argument("--threads", type=int, default=None, help="indexing threads (default: all cores)")
-    p.add_argument("--batch-size", type=int, default=10_000, help="documents per batch")
-    p.add_argument("--no-optimize", action="store_true",
-                   help="keep several segments (skip the final merge into one)")
-    return p
+@dataclass(frozen=True)
+class Args:
+    corpus: str = option(CORPUS)
+    index: str = option("index directory to create (replaced atomically)")
+    threads: int | None = option("indexing threads (default: all cores)", None)
+    batch_size: int = option("documents per batch", 10_000)
+    no_optimize: bool = option("keep several segments (skip the final merge into one)", False)
 
 
 @entry_point
 def main(argv: list[str] | None = None) -> int:
+    a = parse(Args, argv, "bm25-index", __doc__)
     from dualrank.bm25.index import build_index
 
-    args = parser().parse_args(argv)
-    build_index(args.corpus, args.index, threads=args.threads, batch_size=args.batch_size,
-                optimize=not args.no_optimize)
+    build_index(a.corpus, a.index, threads=a.threads, batch_size=a.batch_size, optimize=not a.no_optimize)
     return 0
 
 

@@ -10,34 +10,31 @@ Java >= 21 (see dualrank.bm25.java); exit code 2 when there is none.
 
 from __future__ import annotations
 
-import argparse
+from dataclasses import dataclass
 
-from dualrank.bm25.search import DEFAULT_B, DEFAULT_K1
+from dualrank.bm25.search import DEFAULT_B, DEFAULT_K1, search_to_parquet
+from dualrank.cli.args import option, parse
 from dualrank.cli.logs import entry_point
+from dualrank.cli.shared import QUERIES, RUN
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="dualrank bm25-search", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--index", required=True, help="index directory (from `dualrank bm25-index`)")
-    p.add_argument("--queries", required=True, help="queries Parquet (query_id, text)")
-    p.add_argument("--out", required=True, help="run Parquet (query_id, doc_id, score, rank)")
-    p.add_argument("--k", type=int, default=1000, help="hits per query (default 1000)")
-    p.add_argument("--k1", type=float, default=DEFAULT_K1, help=f"BM25 k1 (default {DEFAULT_K1})")
-    p.add_argument("--b", type=float, default=DEFAULT_B, help=f"BM25 b (default {DEFAULT_B})")
-    p.add_argument("--threads", type=int, default=None, help="search threads (default: all cores)")
-    p.add_argument("--chunk-size", type=int, default=None,
-                   help="queries per batch (default: about 1M hits per batch)")
-    return p
+@dataclass(frozen=True)
+class Args:
+    index: str = option("index directory (from `dualrank bm25-index`)")
+    queries: str = option(QUERIES)
+    out: str = option(RUN)
+    k: int = option("hits per query", 1000)
+    k1: float = option("BM25 k1", DEFAULT_K1)
+    b: float = option("BM25 b", DEFAULT_B)
+    threads: int | None = option("search threads (default: all cores)", None)
+    chunk_size: int | None = option("queries per batch (default: about 1M hits per batch)", None)
 
 
 @entry_point
 def main(argv: list[str] | None = None) -> int:
-    from dualrank.bm25.search import search_to_parquet
-
-    args = parser().parse_args(argv)
-    search_to_parquet(args.index, args.queries, args.out, k=args.k, k1=args.k1, b=args.b,
-                      threads=args.threads, chunk_size=args.chunk_size)
+    a = parse(Args, argv, "bm25-search", __doc__)
+    search_to_parquet(a.index, a.queries, a.out, k=a.k, k1=a.k1, b=a.b, threads=a.threads,
+                      chunk_size=a.chunk_size)
     return 0
 
 

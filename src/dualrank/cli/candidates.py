@@ -12,41 +12,50 @@ negatives from the corpus, as a run with BM25's scores.
 
 from __future__ import annotations
 
-import argparse
+from dataclasses import dataclass
 
+from dualrank.cli.args import option, parse
 from dualrank.cli.logs import entry_point
+from dualrank.cli.shared import CORPUS, QRELS, RUN
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="dualrank candidates", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = p.add_subparsers(dest="cmd", required=True)
-    pairs = sub.add_parser("pairs", help="positives and BM25 (and random) negatives -> training pairs")
-    pairs.add_argument("--negatives", type=int, required=True, help="BM25 negatives per query")
-    pairs.add_argument("--sample-depth", type=int, default=None,
-                       help="sample the negatives at random from BM25's top SAMPLE_DEPTH")
-    pairs.add_argument("--seed", type=int, default=0, help="seed of the sampled and random negatives")
-    pairs.add_argument("--random", type=int, default=0, help="uniform random negatives from --corpus")
-    pairs.add_argument("--corpus", help="corpus Parquet (doc_id, text); needed with --random")
-    mix = sub.add_parser("mix", help="positives, BM25 and random negatives -> a candidates run")
-    mix.add_argument("--corpus", required=True, help="corpus Parquet the random negatives come from")
-    mix.add_argument("--bm25", type=int, default=100, help="BM25 hard negatives per query")
-    mix.add_argument("--random", type=int, default=100, help="random negatives per query (at most)")
-    mix.add_argument("--seed", type=int, default=0, help="seed of the random negatives")
-    for s in (pairs, mix):
-        s.add_argument("--run", required=True, help="BM25 run Parquet (query_id, doc_id, score, rank)")
-        s.add_argument("--qrels", required=True, help="qrels Parquet (query_id, doc_id, relevance)")
-        s.add_argument("--out", required=True,
-                       help="pairs Parquet (pairs) or run Parquet (mix)")
-    return p
+@dataclass(frozen=True, kw_only=True)
+class FromRun:
+    """The BM25 run and qrels both modes start from."""
+
+    run: str = option("BM25 " + RUN)
+    qrels: str = option(QRELS)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Pairs(FromRun):
+    """positives and BM25 (and random) negatives -> training pairs"""
+
+    negatives: int = option("BM25 negatives per query")
+    out: str = option("pairs Parquet (query_id, doc_id, label, teacher_score), unscored")
+    sample_depth: int | None = option("sample the negatives at random from BM25's top SAMPLE_DEPTH", None)
+    seed: int = option("seed of the sampled and random negatives", 0)
+    random: int = option("uniform random negatives from --corpus", 0)
+    corpus: str | None = option(CORPUS + "; needed with --random", None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Mix(FromRun):
+    """positives, BM25 and random negatives -> a candidates run"""
+
+    corpus: str = option("corpus Parquet the random negatives come from")
+    out: str = option(RUN + " of the candidates, with BM25's scores")
+    bm25: int = option("BM25 hard negatives per query", 100)
+    random: int = option("random negatives per query (at most)", 100)
+    seed: int = option("seed of the random negatives", 0)
 
 
 @entry_point
 def main(argv: list[str] | None = None) -> int:
+    mode, a = parse({"pairs": Pairs, "mix": Mix}, argv, "candidates", __doc__)
     from dualrank.pairs import candidates
 
-    a = parser().parse_args(argv)
-    if a.cmd == "pairs":
+    if mode == "pairs":
         candidates.pairs_file(a.run, a.qrels, a.out, a.negatives, a.sample_depth, a.seed, a.random, a.corpus)
     else:
         candidates.mix_file(a.run, a.qrels, a.corpus, a.out, a.bm25, a.random, a.seed)

@@ -10,34 +10,30 @@ atomically; bad input prints ``path:line: what`` and exits with code 2, writing 
 
 from __future__ import annotations
 
-import argparse
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
+from dualrank.cli.args import option, parse
 from dualrank.cli.logs import entry_point
+from dualrank.data import convert
 
 
-def parser() -> argparse.ArgumentParser:
-    from dualrank.data.convert import KINDS
-
-    p = argparse.ArgumentParser(prog="dualrank convert", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("kind", choices=sorted(KINDS), help="the upstream format of INPUT")
-    p.add_argument("input", type=Path, help="the upstream text file")
-    p.add_argument("output", type=Path, help="the Parquet contract table to write")
-    return p
+@dataclass(frozen=True)
+class Args:
+    kind: str = option("the upstream format of INPUT", positional=True, choices=sorted(convert.KINDS))
+    input: Path = option("the upstream text file", positional=True)
+    output: Path = option("the Parquet contract table to write", positional=True)
 
 
 @entry_point
 def main(argv: list[str] | None = None) -> int:
     import pyarrow.parquet as pq
 
-    from dualrank.data import convert
-
-    args = parser().parse_args(argv)
-    out = convert.convert(args.kind, args.input, args.output)
+    a = parse(Args, argv, "convert", __doc__)
+    out = convert.convert(a.kind, a.input, a.output)
     n = pq.ParquetFile(out).metadata.num_rows
-    logging.getLogger("dualrank.convert").info("%s: %d rows (%s)", out, n, convert.KINDS[args.kind])
+    logging.getLogger("dualrank.convert").info("%s: %d rows (%s)", out, n, convert.KINDS[a.kind])
     return 0
 
 

@@ -10,26 +10,24 @@ logs the checksum.
 
 from __future__ import annotations
 
-import argparse
+from dataclasses import dataclass
 
+from dualrank.cli.args import option, parse
 from dualrank.cli.logs import entry_point
+from dualrank.cli.shared import PROGRESS_EVERY
 from dualrank.data.io import InputError
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="dualrank download", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--url", required=True, help="http(s):// or file:// URL of the file")
-    p.add_argument("--out", required=True, help="where the file goes")
-    p.add_argument("--md5", default=None, help="expected MD5 (hex); strongly recommended")
-    p.add_argument("--header", action="append", default=[], help="extra 'Name: value' header")
-    p.add_argument("--retries", type=int, default=8,
-                   help="consecutive failed attempts without new bytes before giving up (default: 8)")
-    p.add_argument("--backoff", type=float, default=2.0, help="first retry wait, seconds (default: 2)")
-    p.add_argument("--timeout", type=float, default=60.0, help="socket timeout, seconds (default: 60)")
-    p.add_argument("--progress-every", type=float, default=10.0,
-                   help="seconds between progress logs (default: 10)")
-    return p
+@dataclass(frozen=True)
+class Args:
+    url: str = option("http(s):// or file:// URL of the file")
+    out: str = option("where the file goes")
+    md5: str | None = option("expected MD5 (hex); strongly recommended", None)
+    header: list[str] = option("extra 'Name: value' header (repeatable)", [])
+    retries: int = option("consecutive failed attempts without new bytes before giving up", 8)
+    backoff: float = option("first retry wait, seconds", 2.0)
+    timeout: float = option("socket timeout, seconds", 60.0)
+    progress_every: float = option(PROGRESS_EVERY, 10.0)
 
 
 def blank(value: str | None) -> bool:
@@ -48,7 +46,7 @@ def _parse_header(text: str) -> tuple[str, str]:
 def main(argv: list[str] | None = None) -> None:
     from dualrank.data.download import download
 
-    a = parser().parse_args(argv)
+    a = parse(Args, argv, "download", __doc__)
     download(a.url, a.out, None if blank(a.md5) else a.md5, retries=a.retries, backoff=a.backoff,
              timeout=a.timeout, headers=dict(_parse_header(h) for h in a.header),
              progress_every=a.progress_every)

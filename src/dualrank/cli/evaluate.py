@@ -15,30 +15,28 @@ Each run is written to its run_out, and the metrics file maps each name to its f
 
 from __future__ import annotations
 
-import argparse
 import json
+from dataclasses import dataclass
 
+from dualrank.cli.args import option, parse
 from dualrank.cli.logs import entry_point
+from dualrank.cli.shared import CORPUS, Encoding
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="dualrank evaluate", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--evals", required=True, help="JSON list of evaluations (see above)")
-    p.add_argument("--metrics-out", required=True, help="metrics JSON to write: name -> figures")
-    p.add_argument("--model", help="the trained model's directory (default: no model, the candidates' order)")
-    p.add_argument("--corpus", help="corpus Parquet (doc_id, text); needed to re-rank with a model")
-    p.add_argument("--index", help="the model's FAISS index directory; needed for retrieval")
-    p.add_argument("--batch-size", type=int, default=256, help="pairs or texts per forward pass (default 256)")
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
-    return p
+@dataclass(frozen=True, kw_only=True)
+class Args(Encoding):
+    evals: str = option("JSON list of evaluations (see above)")
+    metrics_out: str = option("metrics JSON to write: name -> figures")
+    model: str | None = option("the trained model's directory (default: no model, the candidates' order)", None)
+    corpus: str | None = option(CORPUS + "; needed to re-rank with a model", None)
+    index: str | None = option("the model's FAISS index directory; needed for retrieval", None)
 
 
 @entry_point
 def main(argv: list[str] | None = None) -> int:
+    a = parse(Args, argv, "evaluate", __doc__)
     from dualrank.retrieval.evaluate import evaluate_all
 
-    a = parser().parse_args(argv)
     model = None
     if a.model:  # torch is imported only when there is a model to run (not for BM25)
         from dualrank.retrieval.rerank import load_ranker

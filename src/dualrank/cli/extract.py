@@ -12,31 +12,28 @@ member is matched by its path in the archive or, when the name has no ``/``, by 
 
 from __future__ import annotations
 
-import argparse
+from dataclasses import dataclass
 
+from dualrank.cli.args import option, parse
 from dualrank.cli.download import blank
 from dualrank.cli.logs import entry_point
+from dualrank.cli.shared import PROGRESS_EVERY
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="dualrank extract", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--archive", required=True, help="the tar(.gz/.bz2/.xz) or compressed file")
-    p.add_argument("--member", action="append", default=[],
-                   help="member to extract (repeatable, paired in order with --out)")
-    p.add_argument("--out", action="append", required=True, help="where a member goes (repeatable)")
-    p.add_argument("--md5", action="append", default=[],
-                   help="expected MD5 of each extracted file (optional, paired with --out)")
-    p.add_argument("--progress-every", type=float, default=10.0,
-                   help="seconds between progress logs (default: 10)")
-    return p
+@dataclass(frozen=True)
+class Args:
+    archive: str = option("the tar(.gz/.bz2/.xz) or compressed file")
+    out: list[str] = option("where a member goes (repeatable)")
+    member: list[str] = option("member to extract (repeatable, paired in order with --out)", [])
+    md5: list[str] = option("expected MD5 of each extracted file (optional, paired with --out)", [])
+    progress_every: float = option(PROGRESS_EVERY, 10.0)
 
 
 @entry_point
 def main(argv: list[str] | None = None) -> None:
     from dualrank.data.extract import extract_files
 
-    a = parser().parse_args(argv)
+    a = parse(Args, argv, "extract", __doc__)
     members = [] if all(blank(m) for m in a.member) else a.member
     md5s = [None if blank(m) else m for m in a.md5]
     extract_files(a.archive, members, a.out, md5s, a.progress_every)

@@ -14,6 +14,8 @@ The devices: the wrapper's CUDA_VISIBLE_DEVICES if set (restrict Snakemake to so
 `CUDA_VISIBLE_DEVICES=2,3 snakemake ...`), else those `nvidia-smi -L` lists.
 """
 
+from __future__ import annotations
+
 import argparse
 import fcntl
 import logging
@@ -21,8 +23,10 @@ import os
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
+from dualrank.cli.args import UsageError, option, parse
 from dualrank.cli.logs import entry_point
 
 log = logging.getLogger("dualrank.cli.gpu")
@@ -100,33 +104,38 @@ def job_environment(n: int, env, lock_dir: Path, timeout: float):
     return env, fds, f"CUDA_VISIBLE_DEVICES={env['CUDA_VISIBLE_DEVICES']} (locks in {lock_dir})"
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="dualrank gpu", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
-                                usage="dualrank gpu --gpus N [--lock-dir DIR] [--timeout SECONDS] -- COMMAND [ARG ...]")
-    p.add_argument("--gpus", type=int, required=True, help="GPUs the job was given (its gpu resource)")
-    p.add_argument("--lock-dir", type=Path, default=Path(os.environ.get("DUALRANK_GPU_LOCK_DIR", DEFAULT_LOCK_DIR)),
-                   help="where the per-device lock files live (default: $DUALRANK_GPU_LOCK_DIR, else "
-                        f"{DEFAULT_LOCK_DIR})")
-    p.add_argument("--timeout", type=float, default=3600, help="seconds to wait for free GPUs")
-    p.add_argument("command", nargs=argparse.REMAINDER, help="the command to run, after --")
-    return p
+@dataclass(frozen=True)
+class Args:
+    gpus: int = option("GPUs the job was given (its gpu resource)", metavar="N")
+    command: list[str] = option("the command to run, after --", positional=True, nargs=argparse.REMAINDER)
+    lock_dir: Path | None = option("where the per-device lock files live (default: $DUALRANK_GPU_LOCK_DIR, else "
+                                   f"{DEFAULT_LOCK_DIR})", None, metavar="DIR")
+    timeout: float = option("seconds to wait for free GPUs", 3600, metavar="SECONDS")
+
+    def __post_init__(self):
+        if not self.cmd:
+            raise UsageError("no command given after --")
+        if self.gpus < 0:
+            raise UsageError(f"--gpus must be >= 0, got {self.gpus}")
+
+    @property
+    def cmd(self) -> list[str]:
+        """The command, without the -- before it (argparse keeps it in some Python versions)."""
+        return self.command[1:] if self.command[:1] == ["--"] else self.command
+
+
+USAGE = "dualrank gpu --gpus N [--lock-dir DIR] [--timeout SECONDS] -- COMMAND [ARG ...]"
 
 
 @entry_point
 def main(argv: list[str] | None = None) -> None:
-    p = parser()
-    args = p.parse_args(argv)
-    cmd = args.command[1:] if args.command[:1] == ["--"] else args.command
-    if not cmd:
-        p.error("no command given after --")
-    if args.gpus < 0:
-        p.error(f"--gpus must be >= 0, got {args.gpus}")
-    env, fds, note = job_environment(args.gpus, os.environ, args.lock_dir, args.timeout)
-    log.info("%s; running %s", note, cmd[0])
+    a = parse(Args, argv, "gpu", __doc__, usage=USAGE)
+    lock_dir = a.lock_dir or Path(os.environ.get("DUALRANK_GPU_LOCK_DIR", DEFAULT_LOCK_DIR))
+    env, fds, note = job_environment(a.gpus, os.environ, lock_dir, a.timeout)
+    log.info("%s; running %s", note, a.cmd[0])
     for fd in fds:
         os.set_inheritable(fd, True)  # the command holds the locks until it ends
-    os.execvpe(cmd[0], cmd, env)
+    os.execvpe(a.cmd[0], a.cmd, env)
 
 
 if __name__ == "__main__":

@@ -10,32 +10,29 @@ directory (index.faiss, index.json, doc_ids.txt) is written atomically.
 
 from __future__ import annotations
 
-import argparse
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
+from dualrank.cli.args import option, parse
 from dualrank.cli.logs import entry_point
+from dualrank.cli.shared import CORPUS, Encoding
 from dualrank.data.io import InputError
 from dualrank.retrieval import ann
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="dualrank index", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", type=Path, required=True, help="the trained dual-encoder's model directory")
-    p.add_argument("--corpus", type=Path, required=True, help="corpus Parquet (doc_id, text)")
-    p.add_argument("--out", type=Path, required=True, help="index directory to write (replaced atomically)")
-    p.add_argument("--batch-size", type=int, default=256, help="passages per forward pass (default 256)")
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
-    p.add_argument("--index-spec", default=json.dumps(ann.EXACT),
-                   help='JSON: {"factory": FAISS factory string, "search": FAISS ParameterSpace string} '
-                        "(default: exact, %(default)s)")
-    return p
+@dataclass(frozen=True, kw_only=True)
+class Args(Encoding):
+    model: Path = option("the trained dual-encoder's model directory")
+    corpus: Path = option(CORPUS)
+    out: Path = option("index directory to write (replaced atomically)")
+    index_spec: str = option('JSON: {"factory": FAISS factory string, "search": FAISS ParameterSpace string}',
+                             json.dumps(ann.EXACT))
 
 
 @entry_point
 def main(argv: list[str] | None = None) -> int:
-    a = parser().parse_args(argv)
+    a = parse(Args, argv, "index", __doc__)
     try:
         spec = json.loads(a.index_spec)
     except json.JSONDecodeError as e:

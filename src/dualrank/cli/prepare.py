@@ -15,41 +15,37 @@ official candidates) tables, and NQ's ``train-pairs`` (what each table holds:
 
 from __future__ import annotations
 
-import argparse
-from dataclasses import fields
+from dataclasses import dataclass
 
+from dualrank.cli.args import option, parse
 from dualrank.cli.logs import entry_point
 from dualrank.data import prepare
 
-
-def _add_files(p: argparse.ArgumentParser, files) -> None:
-    """A required flag per field of the dataclass ``files`` (--queries-dev for queries_dev)."""
-    for f in fields(files):
-        p.add_argument("--" + f.name.replace("_", "-"), required=True, help=f.metadata["help"])
-    p.add_argument("--out-dir", required=True, help="directory of the contract tables")
+OUT_DIR = "directory of the contract tables"
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="dualrank prepare", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = p.add_subparsers(dest="dataset", required=True)
-    _add_files(sub.add_parser("msmarco", help="MS MARCO passage: dev-small and TREC DL 2019"), prepare.MsmarcoFiles)
-    n = sub.add_parser("nq", help="Natural Questions as DPR ships it")
-    _add_files(n, prepare.NqFiles)
-    n.add_argument("--hard-negatives", type=int, default=19,
-                   help="BM25 hard negatives kept per training question (Appendix B: 19; default 19)")
-    return p
+@dataclass(frozen=True)
+class Msmarco(prepare.MsmarcoFiles):
+    """MS MARCO passage: dev-small and TREC DL 2019"""
+
+    out_dir: str = option(OUT_DIR)
+
+
+@dataclass(frozen=True)
+class Nq(prepare.NqFiles):
+    """Natural Questions as DPR ships it"""
+
+    out_dir: str = option(OUT_DIR)
+    hard_negatives: int = option("BM25 hard negatives kept per training question (Appendix B: 19)", 19)
 
 
 @entry_point
 def main(argv: list[str] | None = None) -> None:
-    a = parser().parse_args(argv)
-    kind = prepare.MsmarcoFiles if a.dataset == "msmarco" else prepare.NqFiles
-    files = kind(**{f.name: getattr(a, f.name) for f in fields(kind)})
-    if a.dataset == "msmarco":
-        prepare.msmarco(files, a.out_dir)
+    dataset, a = parse({"msmarco": Msmarco, "nq": Nq}, argv, "prepare", __doc__)
+    if dataset == "msmarco":
+        prepare.msmarco(a, a.out_dir)
     else:
-        prepare.nq(files, a.out_dir, a.hard_negatives)
+        prepare.nq(a, a.out_dir, a.hard_negatives)
 
 
 if __name__ == "__main__":

@@ -11,34 +11,33 @@ score_distributions, snapshots. A figure's optional ``--csv`` holds the numbers 
 
 from __future__ import annotations
 
-import argparse
 import logging
 import time
+from dataclasses import dataclass
 
+from dualrank.cli.args import option, parse
 from dualrank.cli.logs import entry_point
 
 log = logging.getLogger("dualrank.report")
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="dualrank render", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--layout", required=True, help="JSON (see dualrank.report.common)")
-    p.add_argument("--csv", help="a table's numbers (tables; optional for figures)")
-    p.add_argument("--md", help="a table in Markdown (tables)")
-    p.add_argument("--png", help="a figure as PNG (figures)")
-    p.add_argument("--pdf", help="a figure as PDF (figures)")
-    return p
+@dataclass(frozen=True)
+class Args:
+    layout: str = option("JSON (see dualrank.report.common)")
+    csv: str | None = option("a table's numbers (tables; optional for figures)", None)
+    md: str | None = option("a table in Markdown (tables)", None)
+    png: str | None = option("a figure as PNG (figures)", None)
+    pdf: str | None = option("a figure as PDF (figures)", None)
 
 
 @entry_point
 def main(argv: list[str] | None = None) -> None:
+    a = parse(Args, argv, "render", __doc__)
     from dualrank.report import common, render
 
-    args = parser().parse_args(argv)
-    layout = common.parse_layout(args.layout)
+    layout = common.parse_layout(a.layout)
     t0 = time.time()
-    render.render(layout, args.csv, args.md, args.png, args.pdf)
+    render.render(layout, a.csv, a.md, a.png, a.pdf)
     log.info("%s (%s runs) rendered in %.1f s", layout.get("name"), len(layout.get("cells", [])), time.time() - t0)
 
 

@@ -10,38 +10,37 @@ same bytes. ``--with-meta`` adds the structured truth behind each passage and qu
 
 from __future__ import annotations
 
-import argparse
 import logging
+from dataclasses import asdict, dataclass, make_dataclass
 
+from dualrank.cli.args import option, parse
 from dualrank.cli.logs import entry_point
 from dualrank.data import synthetic
 
-def parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="dualrank synthetic", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--flavour", choices=sorted(synthetic.FLAVOURS), default="msmarco",
-                    help="msmarco (keyword and question queries, with dl19) or nq (questions, titled "
-                         "passages) (default: msmarco)")
-    ap.add_argument("--seed", type=int, default=0, help="the seed of every random draw (default: 0)")
-    ap.add_argument("--out-dir", required=True, help="directory of the tables")
-    for name, (default, meaning) in synthetic.SIZES.items():
-        ap.add_argument("--" + name.replace("_", "-"), type=type(default), default=default,
-                        help=f"{meaning} (default: {default})")
-    ap.add_argument("--with-meta", action="store_true",
-                    help="also write meta-passages.parquet and meta-queries.parquet (analyses)")
-    return ap
+
+@dataclass(frozen=True)
+class Args:
+    out_dir: str = option("directory of the tables")
+    flavour: str = option("msmarco (keyword and question queries, with dl19) or nq (questions, titled passages)",
+                          "msmarco", choices=sorted(synthetic.FLAVOURS))
+    seed: int = option("the seed of every random draw", 0)
+    with_meta: bool = option("also write meta-passages.parquet and meta-queries.parquet (analyses)", False)
+
+
+#: The world's sizes, one flag each (--n-entities ...), declared once in synthetic.SIZES.
+Sizes = make_dataclass("Sizes", [(name, type(default), option(meaning, default))
+                                 for name, (default, meaning) in synthetic.SIZES.items()], frozen=True)
 
 
 @entry_point
 def main(argv: list[str] | None = None) -> None:
-    args = parser().parse_args(argv)
-    sizes = {k: getattr(args, k) for k in synthetic.DEFAULTS}
-    tables = synthetic.generate(args.flavour, args.seed, with_meta=args.with_meta, **sizes)
-    paths = synthetic.write(tables, args.out_dir)
-    if args.with_meta:
-        paths += synthetic.write_meta(tables, args.out_dir)
+    a, sizes = parse((Args, Sizes), argv, "synthetic", __doc__)
+    tables = synthetic.generate(a.flavour, a.seed, with_meta=a.with_meta, **asdict(sizes))
+    paths = synthetic.write(tables, a.out_dir)
+    if a.with_meta:
+        paths += synthetic.write_meta(tables, a.out_dir)
     logging.getLogger("dualrank.synthetic").info(
-        "%s seed %d: wrote %d tables to %s (%s)", args.flavour, args.seed, len(paths), args.out_dir,
+        "%s seed %d: wrote %d tables to %s (%s)", a.flavour, a.seed, len(paths), a.out_dir,
         ", ".join(f"{n} {len(t)}" for n, t in tables.items()))
 
 

@@ -9,27 +9,25 @@ read from their metrics.json under ``results`` (see :mod:`dualrank.report.table1
 
 from __future__ import annotations
 
-import argparse
+from dataclasses import dataclass
 
+from dualrank.cli.args import option, parse
 from dualrank.cli.logs import entry_point
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="dualrank table1", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--layout", required=True,
-                   help="JSON: columns, rows, seeds, results (folder) and compare_to_paper")
-    p.add_argument("--csv", required=True, help="output: one line per row, column and metric")
-    p.add_argument("--md", required=True, help="output: the table in Markdown")
-    return p
+@dataclass(frozen=True)
+class Args:
+    layout: str = option("JSON: columns, rows, seeds, results (folder) and compare_to_paper")
+    csv: str = option("output: one line per row, column and metric")
+    md: str = option("output: the table in Markdown")
 
 
 @entry_point
 def main(argv: list[str] | None = None) -> None:
+    a = parse(Args, argv, "table1", __doc__)
     from dualrank.report import common, table1
 
-    args = parser().parse_args(argv)
-    table1.render(common.parse_layout(args.layout), args.csv, args.md)
+    table1.render(common.parse_layout(a.layout), a.csv, a.md)
 
 
 if __name__ == "__main__":

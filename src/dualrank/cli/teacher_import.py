@@ -8,25 +8,24 @@ pairs contract: every triple gives its negative, a (query, positive) pair its fi
 
 from __future__ import annotations
 
-import argparse
+from dataclasses import dataclass
 
+from dualrank.cli.args import option, parse
 from dualrank.cli.logs import entry_point
+from dualrank.cli.shared import PAIRS
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="dualrank teacher-import", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--scores", required=True,
-                   help="published scores, tab-separated: pos_score neg_score query_id pos_pid neg_pid")
-    p.add_argument("--out", required=True, help="pairs Parquet (query_id, doc_id, label, teacher_score)")
-    return p
+@dataclass(frozen=True)
+class Args:
+    scores: str = option("published scores, tab-separated: pos_score neg_score query_id pos_pid neg_pid")
+    out: str = option(PAIRS)
 
 
 @entry_point
 def main(argv: list[str] | None = None) -> int:
+    a = parse(Args, argv, "teacher-import", __doc__)
     from dualrank.pairs.teacher import import_published
 
-    a = parser().parse_args(argv)
     import_published(a.scores, a.out)
     return 0
 

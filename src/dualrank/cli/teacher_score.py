@@ -9,27 +9,25 @@ fails the job. Runs on the GPU when one is visible (see `dualrank gpu`).
 
 from __future__ import annotations
 
-import argparse
+from dataclasses import dataclass
 
+from dualrank.cli.args import option, parse
 from dualrank.cli.logs import entry_point
+from dualrank.cli.shared import CORPUS, PAIRS, QUERIES, Encoding
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="dualrank teacher-score", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", required=True, help="the trained CA teacher's model directory")
-    p.add_argument("--pairs", required=True, help="pairs Parquet to score (query_id, doc_id, label, ...)")
-    p.add_argument("--corpus", required=True, help="corpus Parquet (doc_id, text)")
-    p.add_argument("--queries", required=True, help="queries Parquet (query_id, text)")
-    p.add_argument("--out", required=True, help="scored pairs Parquet")
-    p.add_argument("--batch-size", type=int, default=256, help="pairs per forward pass (default 256)")
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
-    return p
+@dataclass(frozen=True, kw_only=True)
+class Args(Encoding):
+    model: str = option("the trained CA teacher's model directory")
+    pairs: str = option(PAIRS + " to score")
+    corpus: str = option(CORPUS)
+    queries: str = option(QUERIES)
+    out: str = option("the scored pairs Parquet")
 
 
 @entry_point
 def main(argv: list[str] | None = None) -> int:
-    a = parser().parse_args(argv)
+    a = parse(Args, argv, "teacher-score", __doc__)
     from dualrank.pairs.teacher import score_file  # after parsing: --help needs no torch
 
     score_file(a.model, a.pairs, a.corpus, a.queries, a.out, a.batch_size, a.threads)

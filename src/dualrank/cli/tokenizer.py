@@ -9,26 +9,26 @@ AutoTokenizer.from_pretrained loads (dualrank.text.tokenizer).
 
 from __future__ import annotations
 
-import argparse
+from dataclasses import dataclass
 
+from dualrank.cli.args import option, parse
 from dualrank.cli.logs import entry_point
+from dualrank.cli.shared import CORPUS
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="dualrank tokenizer", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--corpus", required=True, help="corpus Parquet (doc_id, text) to learn the vocabulary from")
-    p.add_argument("--queries", nargs="*", default=[], help="query tables whose text joins the training texts")
-    p.add_argument("--out", required=True, help="tokenizer directory to write (replaced atomically)")
-    p.add_argument("--vocab-size", type=int, default=4000, help="vocabulary size (default 4000)")
-    return p
+@dataclass(frozen=True)
+class Args:
+    corpus: str = option(CORPUS + " to learn the vocabulary from")
+    out: str = option("tokenizer directory to write (replaced atomically)")
+    queries: list[str] = option("query tables whose text joins the training texts", [], nargs="*")
+    vocab_size: int = option("vocabulary size", 4000)
 
 
 @entry_point
 def main(argv: list[str] | None = None) -> int:
+    a = parse(Args, argv, "tokenizer", __doc__)
     from dualrank.text.tokenizer import texts_of, train_wordpiece
 
-    a = parser().parse_args(argv)
     train_wordpiece(a.corpus, a.out, a.vocab_size, texts_of(a.queries))
     return 0
 

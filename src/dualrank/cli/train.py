@@ -17,48 +17,43 @@ dualrank.training.trainer.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
 import sys
-from dataclasses import MISSING, fields
+from dataclasses import dataclass
 
+from dualrank.cli.args import option, parse
 from dualrank.cli.logs import entry_point
+from dualrank.spec import TrainJob
 
 log = logging.getLogger("dualrank.cli.train")
 
 
-def parser() -> argparse.ArgumentParser:
-    from dualrank.spec import TrainJob
+@dataclass(frozen=True)
+class Args:
+    """The flags beside the job's files (TrainJob)."""
 
-    p = argparse.ArgumentParser(prog="dualrank train", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--spec", required=True, help="the training spec (JSON), as dualrank.grid.train_spec builds it")
-    for f in fields(TrainJob):
-        p.add_argument(f"--{f.name.replace('_', '-')}", required=f.default is MISSING, default=None,
-                       help=f.metadata["help"])
-    p.add_argument("--threads", type=int, default=0, help="CPU threads of the whole job (all processes)")
-    p.add_argument("--processes", type=int, default=0,
-                   help="data-parallel processes, one GPU each (default: training.processes, else 1); "
-                        "> 1 re-launches this command under torchrun")
-    p.add_argument("--checkpoint-every", type=int, default=0,
-                   help="steps between checkpoints (default: training.checkpoint_every, else eval_every)")
-    p.add_argument("--log-every", type=int, default=0, help="log the loss every N steps (0: at evaluations)")
-    return p
+    spec: str = option("the training spec (JSON), as dualrank.grid.train_spec builds it")
+    threads: int = option("CPU threads of the whole job (all processes)", 0)
+    processes: int = option("data-parallel processes, one GPU each (default: training.processes, else 1); "
+                            "> 1 re-launches this command under torchrun", 0)
+    checkpoint_every: int = option("steps between checkpoints (default: training.checkpoint_every, else eval_every)",
+                                   0)
+    log_every: int = option("log the loss every N steps (0: at evaluations)", 0)
 
 
 @entry_point
 def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    a, job = parse((Args, TrainJob), argv, "train", __doc__)
     import torch
 
     from dualrank.data.io import InputError
-    from dualrank.spec import TrainJob, TrainSpec
+    from dualrank.spec import TrainSpec
     from dualrank.training import distributed
     from dualrank.training.trainer import train
 
-    argv = sys.argv[1:] if argv is None else argv
-    a = parser().parse_args(argv)
     try:
         given = json.loads(a.spec)
     except json.JSONDecodeError as e:
@@ -78,7 +73,6 @@ def main(argv: list[str] | None = None) -> None:
         logging.getLogger("dualrank").setLevel(logging.WARNING)  # rank 0 reports
     if a.threads:
         torch.set_num_threads(max(1, a.threads // dist.world))
-    job = TrainJob(**{f.name: getattr(a, f.name) for f in fields(TrainJob)})
     train(spec, job, execution, dist, log_every=a.log_every)
 
 
