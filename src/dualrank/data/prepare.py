@@ -6,8 +6,10 @@ candidate sets (those files carry no scores: rank is file order, score -rank; on
 membership matters for re-ranking). The training pairs come with the teacher scores.
 NQ (DPR): training pairs are each question's first positive and its first ``hard_negatives``
 BM25 hard negatives (Appendix B: "19 BM-25 hard-negative passages for each question along with
-a positive passage"; DPR's first positive is the one its own training uses); the dev candidates are the positives, the BM25 hard
-negatives and the random negatives DPR ships with each dev question.
+a positive passage"; DPR's first positive is the one its own training uses); ``official-dev``
+holds the positives, the BM25 hard negatives and the random negatives DPR ships with each dev
+question (the paper config re-ranks ``mixed-dev`` instead: Appendix B's 100 BM25 + up to 100
+random negatives, dualrank.pairs.candidates.mix).
 
 The command line is ``dualrank prepare msmarco|nq`` (:mod:`dualrank.cli.prepare`).
 """
