@@ -16,6 +16,9 @@ from dualrank.spec import EncoderSpec, ExecutionSpec, LossSpec, TrainingSpec, Tr
 # Losses trained on labels alone (no teacher scores): their groups come straight from the
 # labelled pairs, so they can train before any teacher exists (the CA teacher itself).
 LABEL_ONLY_LOSSES = {"one_hot", "focal"}
+# Losses the paper trains on the triplet data when K = 2 (§5 Baselines, C.9, C.10): one example
+# per triple. M3SE and softmax CE take a query's top-K group, K = 2 included (Table 6, C.7).
+TRIPLET_LOSSES = {"one_hot", "focal", "mse", "margin_mse", "rankdistil_b"}
 
 
 @dataclass(frozen=True)
@@ -54,11 +57,12 @@ def loss_variant(config: dict, dataset: str, loss: str) -> dict:
 
 
 def groups_path(config: dict, dataset: str, loss: str) -> str:
-    """K = 2: one group per training triple (``{kind}-triples``, dualrank.pairs.triples), the
-    triplet losses' data (§5); else each query's top-K group (``{kind}-k{K}``)."""
+    """A triplet loss at K = 2: one group per training triple (``{kind}-triples``,
+    dualrank.pairs.triples; §5); else each query's top-K group (``{kind}-k{K}``)."""
     k = loss_variant(config, dataset, loss)["k"]
     kind = "teacher" if is_distilled(config, loss) else "labels"
-    return data(config, dataset, f"groups/{kind}-{'triples' if k == 2 else f'k{k}'}.parquet")
+    triples = k == 2 and config["losses"][loss]["loss"] in TRIPLET_LOSSES
+    return data(config, dataset, f"groups/{kind}-{'triples' if triples else f'k{k}'}.parquet")
 
 
 def triplet_negatives(config: dict, dataset: str) -> int | None:

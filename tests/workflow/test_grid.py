@@ -19,6 +19,7 @@ def config():
 
 def test_label_only_losses_are_those_without_teacher():
     assert grid.LABEL_ONLY_LOSSES == {n for n, c in LOSSES.items() if not c.needs_teacher}
+    assert grid.TRIPLET_LOSSES == set(LOSSES) - {"m3se", "softmax_ce"}
 
 
 def test_table1_runs_cover_rows_datasets_and_seeds():
@@ -64,6 +65,9 @@ def test_groups_and_evaluations():
     assert grid.groups_path(c, "msmarco", "one_hot") == "data/msmarco/groups/labels-triples.parquet"
     assert grid.groups_path(c, "msmarco", "margin_mse") == "data/msmarco/groups/teacher-triples.parquet"
     assert grid.groups_path(c, "msmarco", "softmax_ce") == "data/msmarco/groups/teacher-k20.parquet"
+    # Table 6's K = 2 rows are the top-K aggregation at K = 2 (C.7), not the triples.
+    assert grid.groups_path(c, "msmarco", "softmax_ce_k2") == "data/msmarco/groups/teacher-k2.parquet"
+    assert grid.groups_path(c, "msmarco", "m3se_k2") == "data/msmarco/groups/teacher-k2.parquet"
     # NQ (Appendix B): one-hot CA and DE on 1 positive + 19 BM25 negatives, single-negative
     # models on one triple per question (its first hard negative); dev on the mixed candidates.
     assert grid.groups_path(c, "nq", "one_hot") == "data/nq/groups/labels-k20.parquet"
