@@ -16,6 +16,9 @@ from dualrank.spec import EncoderSpec, ExecutionSpec, LossSpec, TrainingSpec, Tr
 # Losses trained on labels alone (no teacher scores): their groups come straight from the
 # labelled pairs, so they can train before any teacher exists (the CA teacher itself).
 LABEL_ONLY_LOSSES = {"one_hot", "focal"}
+# Losses the paper trains on the triplet data when K = 2 (§5 Baselines, C.9, C.10): one example
+# per triple. M3SE and softmax CE take a query's top-K group, K = 2 included (Table 6, C.7).
+TRIPLET_LOSSES = {"one_hot", "focal", "mse", "margin_mse", "rankdistil_b"}
 
 
 @dataclass(frozen=True)
@@ -40,10 +43,32 @@ def is_distilled(config: dict, loss: str) -> bool:
     return config["losses"][loss]["loss"] not in LABEL_ONLY_LOSSES
 
 
+def loss_variant(config: dict, dataset: str, loss: str) -> dict:
+    """The loss variant ``losses.<loss>`` as a dataset's runs train it: overlaid by the dataset's
+    ``datasets.<dataset>.losses.<loss>`` (its ``training`` keys merged key by key), e.g. NQ's
+    one-hot models take 1 positive + 19 BM25 negatives (K = 20, Appendix B) where MS MARCO's
+    train on triplets (K = 2, §5)."""
+    variant = config["losses"][loss]
+    over = config["datasets"][dataset].get("losses", {}).get(loss, {})
+    if not over:
+        return variant
+    training = {**variant.get("training", {}), **over.get("training", {})}
+    return {**variant, **over, **({"training": training} if training else {})}
+
+
 def groups_path(config: dict, dataset: str, loss: str) -> str:
-    v = config["losses"][loss]
+    """A triplet loss at K = 2: one group per training triple (``{kind}-triples``,
+    dualrank.pairs.triples; §5); else each query's top-K group (``{kind}-k{K}``)."""
+    k = loss_variant(config, dataset, loss)["k"]
     kind = "teacher" if is_distilled(config, loss) else "labels"
-    return data(config, dataset, f"groups/{kind}-k{v['k']}.parquet")
+    triples = k == 2 and config["losses"][loss]["loss"] in TRIPLET_LOSSES
+    return data(config, dataset, f"groups/{kind}-{'triples' if triples else f'k{k}'}.parquet")
+
+
+def triplet_negatives(config: dict, dataset: str) -> int | None:
+    """At most this many negatives per query in the triples built from a dataset's pairs (NQ's
+    single-negative models: 1, "a single BM-25 negative", Appendix B); None: every negative."""
+    return config["datasets"][dataset].get("triplet_negatives")
 
 
 def teacher_run(config: dict, dataset: str) -> Run:
@@ -59,12 +84,13 @@ def train_spec(config: dict, run: Run) -> dict:
     """Everything that defines a training job's result (its Snakemake params): the
     ``to_dict`` of a :class:`~dualrank.spec.TrainSpec` whose encoder, loss and training are checked.
 
-    Training keys: ``training``, overlaid by the dataset's ``training``, overlaid by the loss
-    variant's ``training`` (a variant such as Table 9's "increased embedding dropout" or Table
+    The loss variant is :func:`loss_variant` (the dataset's overrides applied). Training keys:
+    ``training``, overlaid by the dataset's ``training``, overlaid by the loss variant's
+    ``training`` (a variant such as Table 9's "increased embedding dropout" or Table
     12's "with in-batch and uniform negatives" is a loss plus training keys of its own). The
     execution keys (:class:`~dualrank.spec.ExecutionSpec`) stay out: the rule passes them as
     resources, so that changing them reruns nothing."""
-    variant = config["losses"][run.loss]
+    variant = loss_variant(config, run.dataset, run.loss)
     training, _ = split_execution({**_training(config, run.dataset), **variant.get("training", {})})
     spec = TrainSpec(arch=run.arch, k=variant["k"], seed=run.seed,
                      encoder=EncoderSpec.from_dict(config["encoders"][run.encoder], f"encoders.{run.encoder}"),
@@ -257,6 +283,9 @@ def check_config(config: dict) -> None:
         if t["source"] == "ca" and (t.get("encoder") not in config["encoders"]
                                     or t.get("variant") not in config["losses"]):
             raise _error(f"config key datasets.{ds}.teacher: a CA teacher needs a known encoder and variant")
+        for loss in config["datasets"][ds].get("losses", {}):
+            if loss not in config["losses"]:
+                raise _error(f"config key datasets.{ds}.losses: unknown loss variant {loss!r}")
 
 
 def _error(message: str) -> Exception:

@@ -84,7 +84,8 @@ def test_snakemake_stages_on_served_real_samples(served, workdir, shared_data):
             spec["url"] = spec["url"].replace(f":{sample_server.DEFAULT_PORT}/", f":{httpd.port}/")
     (workdir / "port.yaml").write_text(yaml.safe_dump(overlay))
     targets = ["data/msmarco/corpus.parquet", "data/msmarco/groups/teacher-k20.parquet",
-               "data/msmarco/groups/labels-k20.parquet", "data/nq/official-dev.parquet",
+               "data/msmarco/groups/labels-k20.parquet", "data/msmarco/groups/labels-triples.parquet",
+               "data/nq/official-dev.parquet",
                "data/nq/groups/labels-k20.parquet", "results/runs/msmarco/bm25/metrics.json"]
     cmd = [sys.executable, "-m", "snakemake", "--cores", "2", *targets,
            "--configfile", "workflow/presets/real-sample.yaml", "port.yaml"]
@@ -123,6 +124,10 @@ def test_snakemake_stages_on_served_real_samples(served, workdir, shared_data):
     for kind in ("teacher", "labels"):
         groups = pq.read_table(d / f"msmarco/groups/{kind}-k20.parquet").to_pandas()
         assert len(groups) == 100 and groups["doc_ids"].map(len).eq(2).all()
+    # The triplet losses' data: every line of the teacher file is a triple and a group.
+    assert rows(d / "msmarco/teacher-triples.parquet") == 100
+    triples = pq.read_table(d / "msmarco/groups/labels-triples.parquet").to_pandas()
+    assert len(triples) == 100 and triples["labels"].map(list).eq([1, 0]).all()
     # NQ: 5 questions; dev candidates = positives + 50 random + BM25 hard negatives, deduplicated.
     prov = provenance(shared_data, "nq-dpr")
     pos = [int(x) for x in re.search(r"positives per question: ([\d,]+)", prov).group(1).split(",")]

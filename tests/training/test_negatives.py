@@ -56,6 +56,21 @@ def test_in_batch_negatives_are_the_other_groups_documents(cls):
     assert np.allclose(s.numpy(), expected, atol=1e-5)
 
 
+def test_a_querys_other_triple_is_never_its_in_batch_negative():
+    """Triplet data: a query's two triples in one batch are two rows; neither row's documents
+    are in-batch negatives of the other (its other positive is a positive), another query's are."""
+    m = model()
+    q = [Q[0], Q[0], Q[1]]
+    docs = [["tessel mills", "the city"], ["vale river", "the city"], ["river", "vale"]]
+    teacher, labels, mask = batch(docs, [[True, True]] * 3, [[3.0, 1.0], [2.5, 1.0], [2.0, 0.5]])
+    with torch.no_grad():
+        s, _, _, mk, _ = ExtraNegatives(True, 0, seed=0)(m, q, docs, teacher, labels, mask, step=0)
+    # D_obs = [tessel mills, the city, vale river, river, vale].
+    assert mk[:, 2:].tolist() == [[False, False, False, True, True], [False, False, False, True, True],
+                                  [True, True, True, False, False]]
+    assert s.shape == (3, 7)
+
+
 def test_padding_is_never_an_extra_and_one_hot_sees_the_extras():
     m = model()
     docs = [["tessel mills", "the city"], ["vale river", ""]]

@@ -19,6 +19,7 @@ def config():
 
 def test_label_only_losses_are_those_without_teacher():
     assert grid.LABEL_ONLY_LOSSES == {n for n, c in LOSSES.items() if not c.needs_teacher}
+    assert grid.TRIPLET_LOSSES == set(LOSSES) - {"m3se", "softmax_ce"}
 
 
 def test_table1_runs_cover_rows_datasets_and_seeds():
@@ -60,8 +61,21 @@ def test_execution_keys_stay_out_of_the_spec():
 
 def test_groups_and_evaluations():
     c = config()
-    assert grid.groups_path(c, "msmarco", "one_hot") == "data/msmarco/groups/labels-k20.parquet"
-    assert grid.groups_path(c, "msmarco", "margin_mse") == "data/msmarco/groups/teacher-k2.parquet"
+    # Triplet losses (K = 2) train on every triple (§5); the K-document losses on top-K groups.
+    assert grid.groups_path(c, "msmarco", "one_hot") == "data/msmarco/groups/labels-triples.parquet"
+    assert grid.groups_path(c, "msmarco", "margin_mse") == "data/msmarco/groups/teacher-triples.parquet"
+    assert grid.groups_path(c, "msmarco", "softmax_ce") == "data/msmarco/groups/teacher-k20.parquet"
+    # Table 6's K = 2 rows are the top-K aggregation at K = 2 (C.7), not the triples.
+    assert grid.groups_path(c, "msmarco", "softmax_ce_k2") == "data/msmarco/groups/teacher-k2.parquet"
+    assert grid.groups_path(c, "msmarco", "m3se_k2") == "data/msmarco/groups/teacher-k2.parquet"
+    # NQ (Appendix B): one-hot CA and DE on 1 positive + 19 BM25 negatives, single-negative
+    # models on one triple per question (its first hard negative); dev on the mixed candidates.
+    assert grid.groups_path(c, "nq", "one_hot") == "data/nq/groups/labels-k20.parquet"
+    assert grid.groups_path(c, "nq", "margin_mse") == "data/nq/groups/teacher-triples.parquet"
+    assert grid.triplet_negatives(c, "nq") == 1 and grid.triplet_negatives(c, "msmarco") is None
+    assert grid.train_spec(c, Run("nq", "ca", "bert-base", "one_hot", 0))["k"] == 20
+    assert grid.train_spec(c, Run("msmarco", "ca", "bert-base", "one_hot", 0))["k"] == 2
+    assert grid.evaluations(c, "nq", "de")[0]["candidates"] == "data/nq/mixed-dev.parquet"
     names = [e["name"] for e in grid.evaluations(c, "msmarco", "ca")]
     assert names == ["dev", "dl19"]  # a CA model cannot retrieve
     bm25 = {e["name"]: e for e in grid.evaluations(c, "msmarco", "bm25")}
@@ -153,9 +167,39 @@ def test_only_table8_runs_train_without_early_stopping():
         assert spec["training"].get("early_stopping", True) is (loss not in table8), loss
         assert ("early_stopping" in spec["training"]) is (loss in table8), loss
     ls0 = grid.train_spec(c, Run("msmarco", "de", "bert-6-768", "one_hot_k2_ls0.0", 0))
-    base = grid.train_spec(c, Run("msmarco", "de", "bert-6-768", "one_hot_k2", 0))
+    base = grid.train_spec(c, Run("msmarco", "de", "bert-6-768", "one_hot", 0))
     assert {**ls0, "training": {k: v for k, v in ls0["training"].items() if k != "early_stopping"}} == base
-    assert Run("msmarco", "de", "bert-6-768", "one_hot_k2", 0) in grid.experiment_runs(c, "table9")
+    assert Run("msmarco", "de", "bert-6-768", "one_hot", 0) in grid.experiment_runs(c, "table9")
+
+
+def test_one_one_hot_de_on_triplets_for_tables_1_9_and_12():
+    """The paper's one-hot DE is one model (0.310 in Tables 1, 9 and 12): one run path, trained
+    on the triples; Table 12's negative-mining variant and Table 8's rows too are K = 2."""
+    c = config()
+    de = Run("msmarco", "de", "bert-6-768", "one_hot", 0)
+    table1 = [r for r in grid.table_runs(c) if r.dataset == "msmarco" and r.loss == "one_hot" and r.seed == 0]
+    assert de in table1 and Run("msmarco", "ca", "bert-base", "one_hot", 0) in table1
+    baselines = {name: [x["dir"] for x in grid.experiment_cells(c, name) if x["row"] == row][0]
+                 for name, row in (("table9", "Baseline DE"), ("table12", "One-hot Softmax CE"))}
+    assert set(baselines.values()) == {de.path(c["results_dir"])}
+    assert grid.groups_path(c, "msmarco", "one_hot") == "data/msmarco/groups/labels-triples.parquet"
+    assert "one_hot_k2" not in c["losses"]
+    for loss in ("one_hot_negs", *(x for x in c["losses"] if x.startswith("one_hot_k2_ls"))):
+        assert grid.groups_path(c, "msmarco", loss) == "data/msmarco/groups/labels-triples.parquet", loss
+
+
+def test_a_dataset_overrides_a_loss_variant_for_its_runs_only():
+    c = config()
+    c["datasets"]["nq"]["losses"]["m3se"] = {"k": 10, "training": {"dropout": 0.2}}
+    c["losses"]["m3se"]["training"] = {"lr": 1e-4}
+    nq = grid.train_spec(c, Run("nq", "de", "bert-6-768", "m3se", 0))
+    ms = grid.train_spec(c, Run("msmarco", "de", "bert-6-768", "m3se", 0))
+    assert (nq["k"], nq["training"]["dropout"], nq["training"]["lr"]) == (10, 0.2, 1e-4)
+    assert (ms["k"], ms["training"]["dropout"], ms["training"]["lr"]) == (20, 0.1, 1e-4)
+    validate(c)
+    c["datasets"]["nq"]["losses"]["nope"] = {"k": 3}
+    with pytest.raises(InputError, match=r"datasets\.nq\.losses: unknown loss variant 'nope'"):
+        grid.check_config(c)
 
 
 def merged(base: dict, overlay: dict) -> dict:

@@ -67,7 +67,8 @@ def test_paper_dag_lists_the_whole_chain_fast(workdir):
     assert counts["train"] == 42 and counts["evaluate"] == 42
     assert counts["index"] == 6 * 3
     for rule in ("download", "extract", "prepare_msmarco", "prepare_nq", "teacher_import",
-                 "teacher_score", "groups", "bm25_index", "bm25_run", "evaluate_bm25", "table1"):
+                 "teacher_score", "groups", "groups_triples", "mixed_candidates", "bm25_index", "bm25_run",
+                 "evaluate_bm25", "table1"):
         assert counts.get(rule, 0) >= 1, rule
     assert_fast(cpu, wall)
 

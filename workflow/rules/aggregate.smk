@@ -1,5 +1,6 @@
 # Stage 4, aggregate: group pairs by query into training groups of K passages — top-K by
-# teacher score for distillation (§5), positives plus the first negatives for one-hot.
+# teacher score for distillation (§5), positives plus the first negatives for one-hot — or,
+# for the triplet losses (K = 2), one group per training triple.
 
 
 rule groups:
@@ -22,4 +23,30 @@ rule groups:
         "../../envs/dualrank.yaml"
     shell:
         "dualrank aggregate --pairs {input:q} --k {wildcards.k} {params.labels_only} "
+        "--out {output:q} 2> {log:q}"
+
+
+# Every triple of the published teacher file (MS MARCO), or triples built from the pairs
+# (datasets whose teacher is our CA: each negative with one of the query's positives in turn).
+rule groups_triples:
+    input:
+        triple_source,
+    output:
+        f"{DATA}/{{dataset}}/groups/{{kind}}-triples.parquet",
+    wildcard_constraints:
+        kind="labels|teacher",
+    params:
+        labels_only=lambda w: "--labels-only" if w.kind == "labels" else "",
+        negatives=lambda w: (f"--negatives-per-query {grid.triplet_negatives(config, w.dataset)}"
+                             if grid.triplet_negatives(config, w.dataset) else ""),
+    resources:
+        mem_mb=resources("cpu")["mem_mb"],
+    log:
+        "logs/groups/{dataset}/{kind}-triples.log",
+    benchmark:
+        "benchmarks/groups/{dataset}/{kind}-triples.tsv"
+    conda:
+        "../../envs/dualrank.yaml"
+    shell:
+        "dualrank aggregate --pairs {input:q} --triples {params.labels_only} {params.negatives} "
         "--out {output:q} 2> {log:q}"

@@ -129,6 +129,14 @@ def label_pairs(w):
     return f"{DATA}/{w.dataset}/{'teacher' if published else 'train'}-pairs.parquet"
 
 
+def triple_source(w):
+    """The triples of a dataset's K = 2 groups: the published teacher's own triples, else the
+    labelled (for label-only groups) or teacher-scored pairs, made into triples."""
+    if config["datasets"][w.dataset]["teacher"]["source"] == "published":
+        return f"{DATA}/{w.dataset}/teacher-triples.parquet"
+    return label_pairs(w) if w.kind == "labels" else f"{DATA}/{w.dataset}/teacher-pairs.parquet"
+
+
 def download_file(group, key):
     """The usable local file of a configured download: the archive member or the file itself."""
     spec = config["downloads"][group][key]

@@ -1,12 +1,14 @@
 # Stage 3, teacher: scores for the labelled training pairs, from the published T1 (or T2
-# ensemble) cross-encoder of Hofstätter et al. (2020), or from this grid's own CA run.
+# ensemble) cross-encoder of Hofstätter et al. (2020), or from this grid's own CA run. The
+# published file's triples are also kept as they are: the triplet losses train on every one.
 
 
 rule teacher_import:
     input:
         lambda w: download_file("teacher", config["datasets"][w.dataset]["teacher"]["scores"]),
     output:
-        f"{DATA}/{{dataset}}/teacher-pairs.parquet",
+        pairs=f"{DATA}/{{dataset}}/teacher-pairs.parquet",
+        triples=f"{DATA}/{{dataset}}/teacher-triples.parquet",
     wildcard_constraints:
         dataset=_alternatives([d for d in DATASETS if config["datasets"][d]["teacher"]["source"] == "published"]),
     resources:
@@ -18,7 +20,8 @@ rule teacher_import:
     conda:
         "../../envs/dualrank.yaml"
     shell:
-        "dualrank teacher-import --scores {input:q} --out {output:q} 2> {log:q}"
+        "dualrank teacher-import --scores {input:q} --out {output.pairs:q} "
+        "--triples-out {output.triples:q} 2> {log:q}"
 
 
 rule teacher_score:

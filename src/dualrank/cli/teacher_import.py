@@ -1,9 +1,10 @@
 """Published teacher scores (MS MARCO's T1 triples of Hofstätter et al. 2020) -> scored pairs.
 
-    dualrank teacher-import --scores T1.tsv --out PAIRS.parquet
+    dualrank teacher-import --scores T1.tsv --out PAIRS.parquet [--triples-out TRIPLES.parquet]
 
 The tab-separated 'pos_score neg_score query_id pos_pid neg_pid' file is streamed into the
-pairs contract: every triple gives its negative, a (query, positive) pair its first score.
+pairs contract: every triple gives its negative, a (query, positive) pair its first score;
+--triples-out also keeps every line as a triple (the triplet losses' training examples).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from dualrank.cli.shared import PAIRS
 class Args:
     scores: str = option("published scores, tab-separated: pos_score neg_score query_id pos_pid neg_pid")
     out: str = option(PAIRS)
+    triples_out: str | None = option("also every line as a triples Parquet "
+                                     "(query_id, pos_id, neg_id, pos_score, neg_score), in file order", None)
 
 
 @entry_point
@@ -26,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     a = parse(Args, argv, "teacher-import", __doc__)
     from dualrank.pairs.teacher import import_published
 
-    import_published(a.scores, a.out)
+    import_published(a.scores, a.out, triples_out=a.triples_out)
     return 0
 
 

@@ -29,6 +29,10 @@ COLUMN_TYPES: dict[str, pa.DataType] = {
     "rank": pa.int32(),
     "label": pa.int8(),
     "teacher_score": pa.float32(),
+    "pos_id": pa.string(),
+    "neg_id": pa.string(),
+    "pos_score": pa.float32(),
+    "neg_score": pa.float32(),
     "doc_ids": pa.list_(pa.string()),
     "labels": pa.list_(pa.int8()),
     "teacher_scores": pa.list_(pa.float32()),
@@ -44,6 +48,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "run": ("query_id", "doc_id", "score", "rank"),
     # Labelled (query, doc) pairs to be scored by a teacher; teacher_score is null until scored.
     "pairs": ("query_id", "doc_id", "label", "teacher_score"),
+    # One (query, positive, negative) training triple a row, in the order of the upstream file
+    # (MS MARCO's triples.train.small with the published teacher scores; null without a teacher).
+    "triples": ("query_id", "pos_id", "neg_id", "pos_score", "neg_score"),
     "groups": ("query_id", "doc_ids", "labels", "teacher_scores"),
     # Scores of a run's valid candidates at init, snapshot steps and the end (Figure 7).
     "snapshots": ("stage", "step", "query_id", "doc_id", "label", "score"),

@@ -4,9 +4,12 @@ MS MARCO: dev is dev-small (the queries judged in qrels.dev.small), DL19 the 43 
 2019 queries with graded qrels; ``official-{dev,dl19}`` are the official BM25 top-1000
 candidate sets (those files carry no scores: rank is file order, score -rank; only their
 membership matters for re-ranking). The training pairs come with the teacher scores.
-NQ (DPR): training pairs are each question's positive and its first ``hard_negatives`` BM25
-hard negatives (Appendix B: 19); the dev candidates are the positives, the BM25 hard
-negatives and the random negatives DPR ships with each dev question.
+NQ (DPR): training pairs are each question's first positive and its first ``hard_negatives``
+BM25 hard negatives (Appendix B: "19 BM-25 hard-negative passages for each question along with
+a positive passage"; DPR's first positive is the one its own training uses); ``official-dev``
+holds the positives, the BM25 hard negatives and the random negatives DPR ships with each dev
+question (the paper config re-ranks ``mixed-dev`` instead: Appendix B's 100 BM25 + up to 100
+random negatives, dualrank.pairs.candidates.mix).
 
 The command line is ``dualrank prepare msmarco|nq`` (:mod:`dualrank.cli.prepare`).
 """
@@ -85,10 +88,12 @@ def msmarco(files: MsmarcoFiles, out_dir: str | Path) -> None:
 
 
 def _hard_negatives(pairs: pd.DataFrame, n: int) -> pd.DataFrame:
-    """Positives and each query's first ``n`` hard negatives, in file order."""
+    """Each query's first positive and first ``n`` hard negatives, in file order."""
     negatives = pairs[pairs["label"] == 0]
     keep = negatives.groupby("query_id").cumcount() < n
-    return pd.concat([pairs[pairs["label"] > 0], negatives[keep]]).sort_index(kind="stable")
+    positives = pairs[pairs["label"] > 0]
+    first = positives.groupby("query_id").cumcount() == 0
+    return pd.concat([positives[first], negatives[keep]]).sort_index(kind="stable")
 
 
 def _read_dpr(path: str | Path, hard_negatives: int | None = None, **kwargs) -> DprData:
@@ -105,7 +110,8 @@ def _read_dpr(path: str | Path, hard_negatives: int | None = None, **kwargs) -> 
 
 
 def nq(files: NqFiles, out_dir: str | Path, hard_negatives: int) -> None:
-    """NQ's tables; the training pairs keep ``hard_negatives`` BM25 hard negatives per question."""
+    """NQ's tables; the training pairs keep one positive and ``hard_negatives`` BM25 hard
+    negatives per question."""
     out = Path(out_dir)
     contracts.write_chunks(iter_dpr_passages(files.passages), out / "corpus.parquet", "corpus")
     train = _read_dpr(files.train, hard_negatives, query_prefix="train")

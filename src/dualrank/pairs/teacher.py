@@ -4,13 +4,17 @@
 dataset) scores every training pair. ``dualrank teacher-import`` (:func:`import_published`):
 Hofstätter et al. (2020)'s published cross-encoder scores (Zenodo 4068216), tab-separated
 ``pos_score neg_score query_id pos_pid neg_pid`` over triples.train.small, read in streamed
-batches; a positive repeated over many triples keeps its first score.
+batches; a positive repeated over many triples keeps its first score. With ``triples_out`` it
+also writes every line as one row of the triples contract, in file order: the triplet losses
+train on the triples themselves (paper §5, "observed training labels on the triplet data"),
+one example per triple, not on one triple per query (``dualrank aggregate --triples``).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
@@ -68,9 +72,11 @@ def _first_new(keys: pa.Array, seen: pa.Array | None) -> np.ndarray:
     return first
 
 
-def import_published(scores_path: str, out: str, block_size: int = 1 << 24) -> None:
+def import_published(scores_path: str, out: str, block_size: int = 1 << 24,
+                     triples_out: str | None = None) -> None:
     """Stream the published file into the pairs contract: every triple gives its negative
-    (label 0); a (query, positive) pair gives a row the first time it is met only.
+    (label 0); a (query, positive) pair gives a row the first time it is met only. With
+    ``triples_out``, every line also becomes a row of a triples table (same pass, file order).
 
     Memory: the CSV reader's 16 MB blocks (pyarrow's streaming reader holds up to ~0.5 GB of
     them) plus the keys of the distinct (query, positive) pairs seen so far (~400k for
@@ -88,7 +94,11 @@ def import_published(scores_path: str, out: str, block_size: int = 1 << 24) -> N
     n = n_pos = 0
     try:
         reader = pacsv.open_csv(scores_path, read_options=opts, parse_options=parse, convert_options=conv)
-        with atomic_output(out) as tmp, pq.ParquetWriter(tmp, contracts.schema("pairs")) as writer:
+        with ExitStack() as stack:
+            writer = stack.enter_context(pq.ParquetWriter(stack.enter_context(atomic_output(out)),
+                                                          contracts.schema("pairs")))
+            triples = None if triples_out is None else stack.enter_context(pq.ParquetWriter(
+                stack.enter_context(atomic_output(triples_out)), contracts.schema("triples")))
             for batch in reader:
                 n += batch.num_rows
                 _check_fields(batch, scores_path, n)
@@ -99,6 +109,8 @@ def import_published(scores_path: str, out: str, block_size: int = 1 << 24) -> N
                 n_pos += len(first)
                 for part in _triples_to_pairs(batch, first):
                     writer.write_table(contracts.to_table(part, "pairs"))
+                if triples is not None:
+                    triples.write_table(_triples(batch))
                 log.info("imported %d teacher triples (%d distinct positives)", n, n_pos)
     except (pa.ArrowInvalid, UnicodeDecodeError) as e:
         raise InputError(f"{scores_path}: not in the published format {T1_COLUMNS}: {e}") from e
@@ -110,6 +122,13 @@ def _check_fields(batch: pa.RecordBatch, scores_path: str, n: int) -> None:
         if batch.column(col).null_count:
             raise InputError(f"{scores_path}: an empty {col} field in triples {n - batch.num_rows + 1}"
                              f"-{n}")
+
+
+def _triples(batch: pa.RecordBatch) -> pa.Table:
+    """The batch's lines as rows of the triples contract."""
+    return pa.table({"query_id": batch.column("query_id"), "pos_id": batch.column("pos_pid"),
+                     "neg_id": batch.column("neg_pid"), "pos_score": batch.column("pos_score"),
+                     "neg_score": batch.column("neg_score")}, schema=contracts.schema("triples"))
 
 
 def _triples_to_pairs(batch: pa.RecordBatch, first: np.ndarray) -> tuple[pa.Table, pa.Table]:

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from dualrank.data import contracts
 from dualrank.data.io import InputError
@@ -14,7 +17,7 @@ from dualrank.data.io import InputError
 @dataclass
 class Groups:
     query_ids: list[str]
-    doc_ids: list[list[str]]      # padded with "" to K
+    doc_ids: np.ndarray           # [N, K] object (str ids), padded with ""
     labels: np.ndarray            # [N, K] float32
     teacher: np.ndarray | None    # [N, K] float32, None for label-only groups
     mask: np.ndarray              # [N, K] bool, False on padding
@@ -27,29 +30,37 @@ class Groups:
         return len(self.query_ids)
 
 
+def _padded(values: pa.Array, rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int], fill, dtype) -> np.ndarray:
+    out = np.full(shape, fill, dtype)
+    out[rows, cols] = values.to_numpy(zero_copy_only=False)
+    return out
+
+
 def load_groups(path: str | Path, needs_teacher: bool) -> Groups:
-    df = contracts.read(path, "groups")
-    if df.empty:
+    """The groups of ``path`` as padded [N, K] arrays, built column-wise from Arrow (no Python
+    object per group: a triplet run reads one group per triple, ~40M for MS MARCO)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file (expected a groups table)")
+    t = contracts.to_table(pq.read_table(path), "groups", where=str(path))
+    if t.num_rows == 0:
         raise InputError(f"{path}: no training groups")
-    k = int(df["doc_ids"].map(len).max())
-    n = len(df)
-    labels = np.zeros((n, k), np.float32)
-    teacher = np.zeros((n, k), np.float32)
+    docs = t["doc_ids"].combine_chunks()
+    lens = pc.fill_null(pc.list_value_length(docs), 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    n, k = t.num_rows, int(lens.max())
+    rows = np.repeat(np.arange(n), lens)
+    cols = np.arange(len(rows)) - np.repeat(np.cumsum(lens) - lens, lens)
+    doc_ids = _padded(docs.flatten(), rows, cols, (n, k), "", object)
+    labels = _padded(t["labels"].combine_chunks().flatten(), rows, cols, (n, k), 0, np.float32)
     mask = np.zeros((n, k), bool)
-    docs: list[list[str]] = []
-    has_teacher = True
-    for i, (d, y, t) in enumerate(zip(df["doc_ids"], df["labels"], df["teacher_scores"])):
-        m = len(d)
-        docs.append(list(d) + [""] * (k - m))
-        labels[i, :m] = y
-        mask[i, :m] = True
-        if t is None or len(t) != m:
-            has_teacher = False
-        else:
-            teacher[i, :m] = t
+    mask[rows, cols] = True
+    scores = t["teacher_scores"].combine_chunks()
+    has_teacher = scores.null_count == 0 and np.array_equal(
+        pc.list_value_length(scores).to_numpy(zero_copy_only=False), lens)
     if needs_teacher and not has_teacher:
         raise InputError(f"{path}: this loss distils from a teacher but the groups carry no teacher_scores")
-    return Groups(df["query_id"].tolist(), docs, labels, teacher if has_teacher else None, mask)
+    teacher = _padded(scores.flatten(), rows, cols, (n, k), 0, np.float32) if has_teacher else None
+    return Groups(t["query_id"].to_pylist(), doc_ids, labels, teacher, mask)
 
 
 class Sampler:

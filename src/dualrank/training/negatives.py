@@ -3,14 +3,17 @@
 Following Karpukhin et al. (2020) and Qu et al. (2021) as the paper describes them:
 
 * in-batch: D_obs is the set of all documents of the minibatch's groups; each query gets
-  every element of D_obs outside its own group as a negative;
+  every element of D_obs outside its own group as a negative -- outside every group of that
+  query in the batch: with triplet data (one group per triple) a query may hold two rows of a
+  batch, and its other triple's positive must not become its negative;
 * uniform: ``uniform`` documents drawn uniformly without replacement from the whole corpus
   once per minibatch, negatives for every query (except a query whose group holds one).
 
 Each query's [K] group becomes [K + M]: its own K slots, then the M extra documents shared by
 the batch, label 0, masked out (mask False) for the queries whose group contains them.
 Documents are identified by their text: two ids with the same text are one document (scoring
-cannot tell them apart, so one must not be a negative of the other's query).
+cannot tell them apart, so one must not be a negative of the other's query); queries likewise
+(two rows with the same query text are one query's).
 
 Teacher scores: the teacher never scored the extra documents, so they have none: their
 ``teacher_mask`` is False (their teacher slots hold 0, which no loss reads; see
@@ -59,6 +62,14 @@ UNIFORM_STREAM = 0x756E69  # "uni": keeps this RNG stream apart from the sampler
 
 def _key(doc) -> Hashable:
     return doc if isinstance(doc, Hashable) else tuple(doc)
+
+
+def _same_query(queries: list) -> np.ndarray:
+    """[B, B] int: 1 where rows i and j hold the same query (by text or token ids)."""
+    keys = [_key(q) for q in queries]
+    ids = {k: i for i, k in enumerate(dict.fromkeys(keys))}
+    row = np.array([ids[k] for k in keys], np.int64)
+    return (row[:, None] == row[None, :]).astype(np.int64)
 
 
 class ExtraNegatives:
@@ -114,8 +125,10 @@ class ExtraNegatives:
                 drawn = model.token_ids(drawn, model.doc_token_length)
             extra = list(dict.fromkeys(extra + [slot(d) for d in drawn]))
         dev = labels.device
-        # An extra document is a negative of every query whose own (real) slots do not hold it.
+        # An extra document is a negative of every query whose own (real) slots do not hold it,
+        # in any of the batch's rows of that query.
         held = ((own[:, :, None] == np.asarray(extra, np.int64)[None, None, :]) & real[:, :, None]).any(1)
+        held = _same_query(queries) @ held.astype(np.int64) > 0
         extra_mask = torch.as_tensor(~held, device=dev)
         student = self._scores(model, queries, docs, distinct, torch.as_tensor(own, device=dev),
                                torch.as_tensor(extra, dtype=torch.long, device=dev))
