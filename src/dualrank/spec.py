@@ -301,3 +301,11 @@ class TrainJob:
         "help": "snapshots.parquet: valid scores at init, training.snapshot_steps and the last step (Figure 7)"})
     train_scores_out: str | None = field(default=None, metadata={
         "help": "train-scores.parquet: the final model's scores of the train-eval groups' documents (Figure 5)"})
+    # The train MRR@10 set (dualrank.data.splits): without it, train MRR@10 falls back to ranking
+    # the documents of training.train_eval_groups of the run's own groups.
+    train_eval_candidates: str | None = field(default=None, metadata={
+        "help": "run.parquet: the train-eval split's candidates that train MRR@10 re-ranks (BM25's)"})
+    train_eval_queries: str | None = field(default=None, metadata={
+        "help": "the train-eval queries (queries.parquet)"})
+    train_eval_qrels: str | None = field(default=None, metadata={
+        "help": "the train-eval qrels (qrels.parquet): the training labels of those queries"})

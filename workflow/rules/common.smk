@@ -61,6 +61,7 @@ def train_inputs(w):
         "valid_candidates": grid.candidates_path(config, w.dataset, valid, src),
         "valid_queries": f"{DATA}/{w.dataset}/queries-{valid}.parquet",
         "valid_qrels": f"{DATA}/{w.dataset}/qrels-{valid}.parquet",
+        **grid.train_eval_files(config, w.dataset),
     }
     tok = tokenizer_dir(w.dataset, w.encoder)
     if tok:
