@@ -89,6 +89,17 @@ def candidates_path(config: dict, dataset: str, split: str, source: str) -> str:
     return data(config, dataset, f"{source}-{split}.parquet")
 
 
+def validation_files(config: dict, dataset: str) -> dict[str, str]:
+    """Early stopping's set of every run of ``dataset``: the ``valid_split``'s queries, qrels and
+    candidates (its evaluation's candidates if the split is also evaluated, else BM25's). Under
+    config.yaml a held-out split that no result reports (dualrank.data.splits)."""
+    valid = config["datasets"][dataset]["valid_split"]
+    source = config["datasets"][dataset]["evaluations"].get(valid, {}).get("candidates", "bm25")
+    return {"valid_candidates": candidates_path(config, dataset, valid, source),
+            "valid_queries": data(config, dataset, f"queries-{valid}.parquet"),
+            "valid_qrels": data(config, dataset, f"qrels-{valid}.parquet")}
+
+
 TRAIN_EVAL = "train-eval"
 
 
