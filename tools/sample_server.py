@@ -25,8 +25,11 @@ What each served file is, in the exact upstream format (URL path: content):
   ``qrels.dev.small.tsv`` are pygaggle's 105-query dev-small subset (114 qrels) -- the queries
   of the BM25 run we have -- rather than all 6,980 queries.
 * ``msmarcoranking/queries.tar.gz``: ``queries.train.tsv`` (the 100 triples' queries) and
-  ``queries.dev.tsv`` (the 105 dev queries).
-* ``msmarcoranking/qrels.dev.small.tsv``, ``qrels.train.tsv`` (the triples' positives).
+  ``queries.dev.tsv``: the 105 dev queries and, standing for the dev queries outside dev-small
+  (the held-out valid split is drawn from them), the first 40 other queries of Anserini's
+  dev-small topics (``msmarco-dev-small-topics-qrels``: real ids, texts and judgements).
+* ``msmarcoranking/qrels.dev.small.tsv``, ``qrels.dev.tsv`` (the qrels of those 145 dev
+  queries, tab-separated as MS MARCO's), ``qrels.train.tsv`` (the triples' positives).
 * ``msmarcoranking/top1000.dev.tar.gz``: ``top1000.dev`` (``qid<TAB>pid<TAB>query<TAB>passage``)
   from the 105-query Anserini BM25 top-1000 run, in rank order.
 * ``msmarcoranking/triples.train.small.tar.gz``: ``triples.train.small.tsv``, the real first 100
@@ -36,7 +39,8 @@ What each served file is, in the exact upstream format (URL path: content):
   ``msmarcoranking/msmarco-passagetest2019-top1000.tsv.gz`` from the Anserini BM25 top-100
   run of the 43 judged queries (the real file has the top-1000 of all 200), in rank order.
 * ``dpr/biencoder-nq-{train,dev}.json.gz``: the 5 NQ dev questions of ``nq-dpr`` as they are
-  (the only DPR sample there is, so train and dev are the same 5 questions), and
+  (the only DPR sample there is, so train and dev are the same 5 questions; the preset holds
+  ``NQ_VALID`` of them out of training as the valid split), and
   ``dpr/psgs_w100.tsv.gz`` (header ``id<TAB>text<TAB>title``, csv-quoted as DPR's) holding
   their 751 distinct passages.
 * ``zenodo/bertbase_cat_msmarcopassage_train_scores_ids.tsv``: the published T1 format
@@ -78,6 +82,8 @@ log = logging.getLogger("dualrank.sample_server")
 
 DEFAULT_PORT = 8765
 FIRST_NEW_PID = 8_841_823
+DEV_OUTSIDE = 40  # dev queries outside the served dev-small (the valid split's source)
+NQ_VALID = 2  # of the 5 NQ training questions, held out as the valid split
 FIRST_TRAIN_QID = 9_000_000
 MANIFEST = "MANIFEST.json"
 ROOT = Path(__file__).resolve().parents[1]  # the repository
@@ -137,6 +143,7 @@ def build(root: str | os.PathLike, shared: str | os.PathLike | None = None) -> d
     dev, dl19 = _Dev(data), _Dl19(data)
     pids = _msmarco_eval_files(files, texts, dev, dl19, train)
     files["msmarcoranking/qrels.dev.small.tsv"] = dev.qrels_bytes
+    files["msmarcoranking/qrels.dev.tsv"] = _tsv([*dev.qrels, *dev.outside_qrels])
     files["msmarcoranking/msmarco-test2019-queries.tsv.gz"] = _gzip(dl19.queries_bytes)
     files["trec/2019qrels-pass.txt"] = dl19.qrels_bytes
     nq_counts = _nq_files(files, data)
@@ -149,6 +156,8 @@ def build(root: str | os.PathLike, shared: str | os.PathLike | None = None) -> d
         "msmarco_dev_queries": len(dev.queries),
         "msmarco_dev_qrels": len(dev.qrels),
         "msmarco_dev_candidates": len({(r[0], r[1]) for r in dev.run}),
+        "msmarco_valid_queries": len(dev.outside),
+        "msmarco_valid_qrels": len(dev.outside_qrels),
         "msmarco_dl19_queries": len(dl19.queries),
         "msmarco_dl19_qrels": len(dl19.qrels),
         "msmarco_dl19_candidates": len(dl19.run),
@@ -208,6 +217,13 @@ class _Dev:
         self.run = [line.split("\t") for line in _lines(sub / "run.dev.small.tsv")]  # qid pid rank
         first = {q: i for i, q in enumerate(dict.fromkeys(r[0] for r in self.run))}
         self.run.sort(key=lambda r: (first[r[0]], int(r[2])))
+        # Dev queries outside the served dev-small: real dev-small queries beyond the 105.
+        topics = data / "msmarco-dev-small-topics-qrels"
+        others = (line.split("\t", 1) for line in _lines(topics / "topics.msmarco-passage.dev-subset.txt"))
+        self.outside = [(q, t) for q, t in others if q not in self.queries][:DEV_OUTSIDE]
+        ids = {q for q, _ in self.outside}
+        qrels = (line.split() for line in _lines(topics / "qrels.msmarco-passage.dev-subset.txt"))
+        self.outside_qrels = [r for r in qrels if r[0] in ids]
 
 
 class _Dl19:
@@ -230,7 +246,7 @@ def _msmarco_eval_files(files: dict[str, bytes], texts: dict[int, str], dev: _De
     """The collection (every pid named anywhere; empty text where the samples have none), the
     query archives and the candidate files; returns the collection's pids."""
     pids = set(texts)
-    pids |= {int(r[2]) for r in dev.qrels} | {int(r[1]) for r in dev.run}
+    pids |= {int(r[2]) for r in dev.qrels} | {int(r[1]) for r in dev.run} | {int(r[2]) for r in dev.outside_qrels}
     pids |= {int(r[2]) for r in dl19.qrels} | {int(r[2]) for r in dl19.run}
     collection = _tsv((p, texts.get(p, "")) for p in sorted(pids))
     dev_small_queries = _tsv(dev.queries.items())
@@ -241,7 +257,7 @@ def _msmarco_eval_files(files: dict[str, bytes], texts: dict[int, str], dev: _De
     ])
     files["msmarcoranking/queries.tar.gz"] = _targz([
         ("queries.train.tsv", _tsv(train.queries())),
-        ("queries.dev.tsv", dev_small_queries),
+        ("queries.dev.tsv", _tsv([*dev.queries.items(), *dev.outside])),
     ])
     files["msmarcoranking/top1000.dev.tar.gz"] = _targz([("top1000.dev", _tsv(
         (q, p, dev.queries[q], texts.get(int(p), "")) for q, p, _rank in dev.run))])
@@ -303,6 +319,8 @@ DOWNLOADS = {
         "queries_dev": ("msmarcoranking/collectionandqueries.tar.gz", "queries.dev.small.tsv"),
         "qrels_dev": ("msmarcoranking/qrels.dev.small.tsv", None),
         "qrels_train": ("msmarcoranking/qrels.train.tsv", None),
+        "queries_dev_all": ("msmarcoranking/queries.tar.gz", "queries.dev.tsv"),
+        "qrels_dev_all": ("msmarcoranking/qrels.dev.tsv", None),
         "top1000_dev": ("msmarcoranking/top1000.dev.tar.gz", "top1000.dev"),
         "triples_train_small": ("msmarcoranking/triples.train.small.tar.gz", "triples.train.small.tsv"),
         "queries_dl19": ("msmarcoranking/msmarco-test2019-queries.tsv.gz", None),
@@ -350,6 +368,8 @@ def preset(port: int, manifest: dict) -> dict:
             "index": {"gpu": 0, "threads": 2, "mem_mb": 4000, "runtime": 60},
             "cpu": {"threads": 2, "mem_mb": 4000, "runtime": 60},
         },
+        # The 5 NQ questions are the whole training file: NQ_VALID of them are the valid split.
+        "datasets": {"nq": {"prepare": {"valid": {"queries": NQ_VALID, "seed": 0}}}},
         "downloads": downloads,
     }
 

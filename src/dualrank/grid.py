@@ -115,6 +115,28 @@ def candidates_path(config: dict, dataset: str, split: str, source: str) -> str:
     return data(config, dataset, f"{source}-{split}.parquet")
 
 
+def validation_files(config: dict, dataset: str) -> dict[str, str]:
+    """Early stopping's set of every run of ``dataset``: the ``valid_split``'s queries, qrels and
+    candidates (its evaluation's candidates if the split is also evaluated, else BM25's). Under
+    config.yaml a held-out split that no result reports (dualrank.data.splits)."""
+    valid = config["datasets"][dataset]["valid_split"]
+    source = config["datasets"][dataset]["evaluations"].get(valid, {}).get("candidates", "bm25")
+    return {"valid_candidates": candidates_path(config, dataset, valid, source),
+            "valid_queries": data(config, dataset, f"queries-{valid}.parquet"),
+            "valid_qrels": data(config, dataset, f"qrels-{valid}.parquet")}
+
+
+TRAIN_EVAL = "train-eval"
+
+
+def train_eval_files(config: dict, dataset: str) -> dict[str, str]:
+    """The train MRR@10 set of every run of ``dataset`` (config ``train_eval``): the train-eval
+    split's queries and qrels and BM25's candidates for them, the same files for every model."""
+    return {"train_eval_candidates": candidates_path(config, dataset, TRAIN_EVAL, "bm25"),
+            "train_eval_queries": data(config, dataset, f"queries-{TRAIN_EVAL}.parquet"),
+            "train_eval_qrels": data(config, dataset, f"qrels-{TRAIN_EVAL}.parquet")}
+
+
 def retrieval_runs(config: dict) -> set[Run]:
     """Runs some result shows a retrieval figure for: only these need a corpus index (a flat
     index of MS MARCO is ~27 GB, so the grid's other hundred runs must not build one)."""

@@ -279,6 +279,11 @@ class TrainSpec(Spec):
         return cls.from_dict({**d, "training": training}), ExecutionSpec.from_dict(how)
 
 
+def _optional(help: str) -> Any:
+    """An optional file of a job (None: not written or not read)."""
+    return field(default=None, metadata={"help": help})
+
+
 @dataclass(frozen=True, kw_only=True)
 class TrainJob:
     """The files of one training job. The checkpoint directory lies outside Snakemake's outputs
@@ -295,9 +300,15 @@ class TrainJob:
     model_out: str = field(metadata={"help": "the trained model's directory"})
     curve_out: str = field(metadata={"help": "curve.parquet: loss, train and valid metrics per evaluation"})
     summary_out: str = field(metadata={"help": "train.json: the output model's metrics and the spec"})
-    tokenizer: str | None = field(default=None, metadata={
-        "help": "the trained WordPiece vocabulary of an `init` encoder"})
-    snapshots_out: str | None = field(default=None, metadata={
-        "help": "snapshots.parquet: valid scores at init, training.snapshot_steps and the last step (Figure 7)"})
-    train_scores_out: str | None = field(default=None, metadata={
-        "help": "train-scores.parquet: the final model's scores of the train-eval groups' documents (Figure 5)"})
+    tokenizer: str | None = _optional("the trained WordPiece vocabulary of an `init` encoder")
+    snapshots_out: str | None = _optional(
+        "snapshots.parquet: valid scores at init, training.snapshot_steps and the last step (Figure 7)")
+    train_scores_out: str | None = _optional(
+        "train-scores.parquet: the final model's scores of the train-eval groups' documents (Figure 5)")
+    # The train MRR@10 set (dualrank.data.splits): without it, train MRR@10 falls back to ranking
+    # the documents of training.train_eval_groups of the run's own groups.
+    train_eval_candidates: str | None = _optional(
+        "run.parquet: the train-eval split's candidates that train MRR@10 re-ranks (BM25's)")
+    train_eval_queries: str | None = _optional("the train-eval queries (queries.parquet)")
+    train_eval_qrels: str | None = _optional(
+        "the train-eval qrels (qrels.parquet): the training labels of those queries")

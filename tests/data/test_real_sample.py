@@ -86,7 +86,8 @@ def test_snakemake_stages_on_served_real_samples(served, workdir, shared_data):
     targets = ["data/msmarco/corpus.parquet", "data/msmarco/groups/teacher-k20.parquet",
                "data/msmarco/groups/labels-k20.parquet", "data/msmarco/groups/labels-triples.parquet",
                "data/nq/official-dev.parquet",
-               "data/nq/groups/labels-k20.parquet", "results/runs/msmarco/bm25/metrics.json"]
+               "data/nq/groups/labels-k20.parquet", "results/runs/msmarco/bm25/metrics.json",
+               "data/msmarco/qrels-train-eval.parquet", "data/nq/qrels-train-eval.parquet"]
     cmd = [sys.executable, "-m", "snakemake", "--cores", "2", *targets,
            "--configfile", "workflow/presets/real-sample.yaml", "port.yaml"]
     proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True)
@@ -100,6 +101,13 @@ def test_snakemake_stages_on_served_real_samples(served, workdir, shared_data):
     assert rows(d / "msmarco/queries-dev.parquet") == n_q == counts["msmarco_dev_queries"] == 105
     assert rows(d / "msmarco/qrels-dev.parquet") == n_qrels == 114
     assert rows(d / "msmarco/official-dev.parquet") == n_run == 105_000
+    # The valid split: the 40 served dev queries outside dev-small, none of them reported.
+    valid = set(pq.read_table(d / "msmarco/queries-valid.parquet").to_pandas()["query_id"])
+    assert len(valid) == counts["msmarco_valid_queries"] == 40
+    assert rows(d / "msmarco/qrels-valid.parquet") == counts["msmarco_valid_qrels"]
+    assert not valid & set(pq.read_table(d / "msmarco/queries-dev.parquet").to_pandas()["query_id"])
+    # The train-eval split: the 100 training queries (fewer than train_eval.queries), judged.
+    assert rows(d / "msmarco/queries-train-eval.parquet") == 100
     # DL19: 43 judged queries, 9260 graded qrels, the BM25 top-100 (4300 lines) as candidates.
     prov = provenance(shared_data, "dl19-passage-topics-qrels")
     n_topics, n_judgements = map(int, re.search(r"(\d+) judged topics.*?(\d+) graded qrels",
@@ -136,10 +144,16 @@ def test_snakemake_stages_on_served_real_samples(served, workdir, shared_data):
     n_dev = rows(d / "nq/official-dev.parquet")
     assert n_dev == counts["nq_dev_candidates"] and n_dev <= sum(pos) + sum(hard) + 50 * len(pos)
     assert rows(d / "nq/corpus.parquet") == counts["nq_passages"]
-    assert rows(d / "nq/queries-dev.parquet") == rows(d / "nq/queries-train.parquet") == 5
+    # The preset holds NQ_VALID of the 5 training questions out as the valid split.
+    n_train = 5 - sample_server.NQ_VALID
+    assert rows(d / "nq/queries-dev.parquet") == 5 and rows(d / "nq/queries-train.parquet") == n_train
+    nq_valid = set(pq.read_table(d / "nq/queries-valid.parquet").to_pandas()["query_id"])
+    assert len(nq_valid) == sample_server.NQ_VALID
+    for name in ("queries-train", "train-pairs", "qrels-train", "queries-train-eval"):
+        assert not nq_valid & set(pq.read_table(d / f"nq/{name}.parquet").to_pandas()["query_id"]), name
     assert rows(d / "nq/qrels-dev.parquet") <= sum(pos)
     nq_groups = pq.read_table(d / "nq/groups/labels-k20.parquet").to_pandas()
-    assert len(nq_groups) == 5 and nq_groups["doc_ids"].map(len).le(20).all()
+    assert len(nq_groups) == n_train and nq_groups["doc_ids"].map(len).le(20).all()
     # Evaluation: the BM25 row over the sample corpus scores every judged query.
     metrics = json.loads((workdir / "results/runs/msmarco/bm25/metrics.json").read_text())
     assert metrics["dev"]["queries"] == 105 and metrics["dl19"]["queries"] == 43
@@ -158,6 +172,6 @@ def test_snakemake_stages_on_served_real_samples(served, workdir, shared_data):
     # Every download went through the server (no file://, no internet) and was md5-checked.
     logs = list((workdir / "logs/download").rglob("*.log"))
     assert len(logs) == len({spec["url"] for g in overlay["downloads"].values() for spec in g.values()
-                             if "ensemble" not in spec["url"]}) - 2  # qrels_train, triples: not needed
+                             if "ensemble" not in spec["url"]}) - 1  # the triples: not needed
     for log in logs:
         assert "(verified)" in log.read_text(), log

@@ -343,3 +343,40 @@ def test_command_line_writes_every_output(data, tmp_path):
     assert contracts.read(tmp_path / "train-scores.parquet", "train_scores")["label"].dtype == "int8"
     assert set(json.loads((tmp_path / "train.json").read_text())) >= {"train_mrr@10", "valid_mrr@10"}
     assert not (tmp_path / "ckpt").exists()
+
+
+def test_train_mrr_is_measured_on_the_given_train_eval_candidates(data, tmp_path):
+    """Issue 12 item 6: train MRR@10 re-ranks the train-eval split's candidates (the same for
+    every model), not the run's own groups; checked by hand on a tiny case."""
+    from dualrank.retrieval.rerank import score_candidates
+    from dualrank.text.lookup import load_texts
+
+    qrels = contracts.read(data / "qrels-train.parquet", "qrels")
+    docs = contracts.read(data / "corpus.parquet", "corpus")["doc_id"].to_numpy()
+    rng = np.random.default_rng(7)
+    rows = []
+    for i, (qid, pos) in enumerate(qrels.groupby("query_id")["doc_id"].first().head(5).items()):
+        # The third query's positive is not among its candidates: it scores 0 whatever the model.
+        cands = [d for d in rng.choice(docs, 12, replace=False) if d != pos][:11]
+        for r, doc in enumerate(cands if i == 2 else [*cands[:4], pos, *cands[4:]], 1):
+            rows.append({"query_id": qid, "doc_id": doc, "score": -float(r), "rank": r})
+    cands = pd.DataFrame(rows)
+    contracts.write(cands, tmp_path / "bm25-train-eval.parquet", "run")
+    te_qrels = qrels[qrels["query_id"].isin(set(cands["query_id"]))]
+    contracts.write(te_qrels, tmp_path / "qrels-train-eval.parquet", "qrels")
+    job = dataclasses.replace(args(data, tmp_path), train_eval_candidates=str(tmp_path / "bm25-train-eval.parquet"),
+                              train_eval_queries=str(data / "queries-train.parquet"),
+                              train_eval_qrels=str(tmp_path / "qrels-train-eval.parquet"))
+    t = Trainer(T(with_training(spec("one_hot", 4), eval_every=2, early_stopping=False)), job)
+    t.write_outputs(t.run())
+    run = score_candidates(t.model, cands, load_texts(data / "queries-train.parquet", "queries"),
+                           load_texts(data / "corpus.parquet", "corpus"))
+    relevant = set(zip(te_qrels["query_id"], te_qrels["doc_id"]))
+    rr = []
+    for qid, g in run.groupby("query_id"):
+        top = g.sort_values("score", ascending=False, kind="stable")["doc_id"].tolist()[:10]
+        hits = [k for k, d in enumerate(top) if (qid, d) in relevant]
+        rr.append(1.0 / (hits[0] + 1) if hits else 0.0)
+    assert len(rr) == 5 and t.curve[-1]["step"] == 4
+    assert t.curve[-1]["train_mrr@10"] == pytest.approx(np.mean(rr), abs=1e-6)
+    assert json.loads((tmp_path / "train.json").read_text())["train_mrr@10"] == pytest.approx(np.mean(rr), abs=1e-6)

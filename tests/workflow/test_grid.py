@@ -368,3 +368,53 @@ def test_check_config_names_the_broken_key(case):
     # InputError is a ValueError, what common.smk raised before.
     with pytest.raises(InputError, match=f"^config key {message}$"):
         grid.check_config(c)
+
+
+def reported_files(c) -> set[str]:
+    """Every file an evaluation of any result reads: queries, qrels and candidates."""
+    out = set()
+    for ds in c["datasets"]:
+        for arch in ("bm25", "ca", "de", "colbert"):
+            for e in grid.evaluations(c, ds, arch):
+                out |= {e["queries"], e["qrels"], e.get("candidates", e["queries"])}
+    return out
+
+
+def all_runs(c) -> list[Run]:
+    runs = [r for r in grid.table_runs(c) if r.arch != "bm25"]
+    return runs + [r for name in c["experiments"] for r in grid.experiment_runs(c, name)]
+
+
+def test_validation_never_reads_a_reported_query_file():
+    """Issue 12 item 5, on the paper config: every run's early stopping reads a held-out split
+    (MS MARCO dev outside dev-small, NQ's held-out training questions) whose files are none
+    of an evaluation's, nor the train-eval split's."""
+    c = config()
+    reported = reported_files(c)
+    assert {c["datasets"][ds]["valid_split"] for ds in c["datasets"]} == {"valid"}
+    for run in all_runs(c):
+        valid = grid.validation_files(c, run.dataset)
+        assert not set(valid.values()) & reported, run
+        assert not set(valid.values()) & set(grid.train_eval_files(c, run.dataset).values())
+    assert grid.validation_files(c, "msmarco") == {
+        "valid_candidates": "data/msmarco/bm25-valid.parquet", "valid_queries": "data/msmarco/queries-valid.parquet",
+        "valid_qrels": "data/msmarco/qrels-valid.parquet"}
+    # The old set-up, early stopping on the dev-small queries that are reported, is caught.
+    c["datasets"]["msmarco"]["valid_split"] = "dev"
+    assert set(grid.validation_files(c, "msmarco").values()) <= reported
+
+
+def test_every_model_of_a_result_shares_one_train_mrr_set():
+    """Issue 12 item 6: every train job of Table 2 (and of every result) gets the same
+    train-eval files, BM25's candidates of the train-eval split, none of them reported."""
+    c = config()
+    runs = grid.experiment_runs(c, "table2")
+    assert {r.arch for r in runs} == {"ca", "de"} and len({r.encoder for r in runs}) == 9
+    sets = {tuple(sorted(grid.train_eval_files(c, r.dataset).items())) for r in runs}
+    assert sets == {(("train_eval_candidates", "data/msmarco/bm25-train-eval.parquet"),
+                     ("train_eval_qrels", "data/msmarco/qrels-train-eval.parquet"),
+                     ("train_eval_queries", "data/msmarco/queries-train-eval.parquet"))}
+    for name in ("figure1", "figure3", "figure4", "table8"):
+        assert {tuple(sorted(grid.train_eval_files(c, r.dataset).items())) for r in grid.experiment_runs(c, name)} \
+            == sets
+    assert not {f for r in all_runs(c) for f in grid.train_eval_files(c, r.dataset).values()} & reported_files(c)

@@ -50,17 +50,12 @@ def tokenizer_dir(dataset, encoder):
 
 
 def train_inputs(w):
-    run = run_of(w)
-    valid = config["datasets"][w.dataset]["valid_split"]
-    ev = config["datasets"][w.dataset]["evaluations"]
-    src = ev.get(valid, {}).get("candidates", "bm25")
     inputs = {
         "groups": grid.groups_path(config, w.dataset, w.loss),
         "corpus": f"{DATA}/{w.dataset}/corpus.parquet",
         "queries": f"{DATA}/{w.dataset}/queries-train.parquet",
-        "valid_candidates": grid.candidates_path(config, w.dataset, valid, src),
-        "valid_queries": f"{DATA}/{w.dataset}/queries-{valid}.parquet",
-        "valid_qrels": f"{DATA}/{w.dataset}/qrels-{valid}.parquet",
+        **grid.validation_files(config, w.dataset),
+        **grid.train_eval_files(config, w.dataset),
     }
     tok = tokenizer_dir(w.dataset, w.encoder)
     if tok:

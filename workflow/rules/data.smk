@@ -84,11 +84,15 @@ for ds in DATASETS:
                 queries_dl19=download_file("msmarco", "queries_dl19"),
                 qrels_dl19=download_file("msmarco", "qrels_dl19"),
                 top1000_dl19=download_file("msmarco", "top1000_dl19"),
+                queries_dev_all=download_file("msmarco", "queries_dev_all"),
+                qrels_dev_all=download_file("msmarco", "qrels_dev_all"),
+                qrels_train=download_file("msmarco", "qrels_train"),
             output:
-                contract_files(ds, ["dev", "dl19"], ["queries-train.parquet", "official-dev.parquet",
-                                                "official-dl19.parquet"]),
+                contract_files(ds, ["dev", "dl19", "valid"], ["queries-train.parquet", "qrels-train.parquet",
+                                                         "official-dev.parquet", "official-dl19.parquet"]),
             params:
                 out_dir=out_dir,
+                valid=spec["prepare"]["valid"],
             log:
                 f"logs/data/{ds}.log",
             benchmark:
@@ -102,7 +106,10 @@ for ds in DATASETS:
                 "--queries-train {input.queries_train:q} --queries-dev {input.queries_dev:q} "
                 "--qrels-dev {input.qrels_dev:q} --top1000-dev {input.top1000_dev:q} "
                 "--queries-dl19 {input.queries_dl19:q} --qrels-dl19 {input.qrels_dl19:q} "
-                "--top1000-dl19 {input.top1000_dl19:q} --out-dir {params.out_dir:q} 2> {log:q}"
+                "--top1000-dl19 {input.top1000_dl19:q} --queries-dev-all {input.queries_dev_all:q} "
+                "--qrels-dev-all {input.qrels_dev_all:q} --qrels-train {input.qrels_train:q} "
+                "--valid-queries {params.valid[queries]} --valid-seed {params.valid[seed]} "
+                "--out-dir {params.out_dir:q} 2> {log:q}"
 
     elif spec["source"] == "nq":
 
@@ -114,11 +121,12 @@ for ds in DATASETS:
                 train=download_file("nq", "train"),
                 dev=download_file("nq", "dev"),
             output:
-                contract_files(ds, ["dev"], ["queries-train.parquet", "train-pairs.parquet",
-                                        "official-dev.parquet"]),
+                contract_files(ds, ["dev", "valid"], ["queries-train.parquet", "qrels-train.parquet",
+                                                 "train-pairs.parquet", "official-dev.parquet"]),
             params:
                 out_dir=out_dir,
                 hard_negatives=spec["prepare"]["hard_negatives"],
+                valid=spec["prepare"]["valid"],
             log:
                 f"logs/data/{ds}.log",
             benchmark:
@@ -130,7 +138,34 @@ for ds in DATASETS:
             shell:
                 "dualrank prepare nq --passages {input.passages:q} "
                 "--train {input.train:q} --dev {input.dev:q} --hard-negatives {params.hard_negatives} "
+                "--valid-queries {params.valid[queries]} --valid-seed {params.valid[seed]} "
                 "--out-dir {params.out_dir:q} 2> {log:q}"
+
+
+# The train-eval split of every dataset (config `train_eval`): the training queries that every
+# model's train MRR@10 is measured on, with their training labels; BM25's candidates for it come
+# from rule bm25_run like any split's.
+rule train_eval_split:
+    input:
+        queries=f"{DATA}/{{dataset}}/queries-train.parquet",
+        qrels=f"{DATA}/{{dataset}}/qrels-train.parquet",
+    output:
+        queries=f"{DATA}/{{dataset}}/queries-train-eval.parquet",
+        qrels=f"{DATA}/{{dataset}}/qrels-train-eval.parquet",
+    wildcard_constraints:
+        dataset=_alternatives(DATASETS),
+    params:
+        n=config["train_eval"]["queries"],
+        seed=config["train_eval"]["seed"],
+    log:
+        "logs/train_eval_split/{dataset}.log",
+    benchmark:
+        "benchmarks/train_eval_split/{dataset}.tsv"
+    conda:
+        "../../envs/dualrank.yaml"
+    shell:
+        "dualrank sample-queries --queries {input.queries:q} --qrels {input.qrels:q} --n {params.n} "
+        "--seed {params.seed} --queries-out {output.queries:q} --qrels-out {output.qrels:q} 2> {log:q}"
 
 
 rule tokenizer:

@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "tokenizer": "train the WordPiece vocabulary of the from-scratch demo encoders",
     "bm25-index": "a Lucene index of a corpus table (pyserini)",
     "bm25-search": "BM25 top-k per query into a run table",
+    "sample-queries": "a seeded sample of a split's judged queries (the train-eval split)",
     "candidates": "training pairs, or NQ's dev mix of BM25 and random negatives, from a BM25 run",
     "teacher-import": "published teacher scores (MS MARCO's T1 triples) -> scored pairs and triples",
     "teacher-score": "score the training pairs with a trained CA teacher",

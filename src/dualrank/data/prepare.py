@@ -10,6 +10,10 @@ a positive passage"; DPR's first positive is the one its own training uses); ``o
 holds the positives, the BM25 hard negatives and the random negatives DPR ships with each dev
 question (the paper config re-ranks ``mixed-dev`` instead: Appendix B's 100 BM25 + up to 100
 random negatives, dualrank.pairs.candidates.mix).
+Validation reads no reported query (:mod:`dualrank.data.splits`): ``queries-valid`` /
+``qrels-valid`` are a seeded sample of MS MARCO's dev queries outside dev-small, or of NQ's
+training questions, which then leave NQ's training tables. ``qrels-train`` (MS MARCO's
+qrels.train, NQ's positives) is what the train-eval split is drawn from.
 
 The command line is ``dualrank prepare msmarco|nq`` (:mod:`dualrank.cli.prepare`).
 """
@@ -29,6 +33,7 @@ from dualrank.data.formats.dpr import DprData, iter_dpr_json, iter_dpr_passages
 from dualrank.data.formats.lines import check_ids
 from dualrank.data.formats.msmarco import iter_unique_collection, read_queries, read_top1000
 from dualrank.data.formats.trec import read_qrels
+from dualrank.data.splits import Sample, judged_sample
 
 log = logging.getLogger("dualrank.prepare")
 
@@ -50,6 +55,10 @@ class MsmarcoFiles:
     queries_dl19: str | Path = _file("msmarco-test2019-queries.tsv(.gz) (only the judged queries are kept)")
     qrels_dl19: str | Path = _file("2019qrels-pass.txt (graded TREC qrels)")
     top1000_dl19: str | Path = _file("msmarco-passagetest2019-top1000.tsv(.gz): the official candidates")
+    queries_dev_all: str | Path = _file("queries.dev.tsv: every dev query (the valid split is drawn "
+                                        "from those outside dev-small)")
+    qrels_dev_all: str | Path = _file("qrels.dev.tsv: the judgements of every dev query")
+    qrels_train: str | Path = _file("qrels.train.tsv: the training labels (qrels-train, for train-eval)")
 
 
 @dataclass(frozen=True)
@@ -66,7 +75,7 @@ def judged(queries: pd.DataFrame, qrels: pd.DataFrame, path) -> pd.DataFrame:
     return queries[queries["query_id"].isin(set(qrels["query_id"]))]
 
 
-def msmarco(files: MsmarcoFiles, out_dir: str | Path) -> None:
+def msmarco(files: MsmarcoFiles, out_dir: str | Path, valid: Sample) -> None:
     out = Path(out_dir)
     collection = f"the collection ({files.collection})"
     contracts.write_chunks(iter_unique_collection(Path(files.collection)), out / "corpus.parquet", "corpus")
@@ -85,6 +94,28 @@ def msmarco(files: MsmarcoFiles, out_dir: str | Path) -> None:
         check_ids(cands, doc_ids, "doc_id", top, collection)
         contracts.write(cands[cands["query_id"].isin(set(r["query_id"]))], out / f"official-{split}.parquet", "run")
         log.info("%s: %d judged queries, %d qrels", split, r["query_id"].nunique(), len(r))
+    msmarco_valid(files, out, valid, doc_ids)
+    msmarco_train_qrels(files, out, doc_ids)
+
+
+def msmarco_valid(files: MsmarcoFiles, out: Path, valid: Sample, doc_ids: pd.Index) -> None:
+    """``queries-valid`` / ``qrels-valid``: a seeded sample of the judged dev queries outside
+    dev-small (and DL19), so that early stopping never reads a reported query."""
+    reported = set(read_queries(files.queries_dev)["query_id"]) | set(read_queries(files.queries_dl19)["query_id"])
+    r = read_qrels(files.qrels_dev_all)
+    check_ids(r, doc_ids, "doc_id", files.qrels_dev_all, f"the collection ({files.collection})")
+    queries, qrels = judged_sample(judged(read_queries(files.queries_dev_all), r, files.qrels_dev_all), r, valid,
+                                   exclude=reported)
+    contracts.write(queries, out / "queries-valid.parquet", "queries")
+    contracts.write(qrels, out / "qrels-valid.parquet", "qrels")
+    log.info("valid: %d dev queries outside dev-small, %d qrels", len(queries), len(qrels))
+
+
+def msmarco_train_qrels(files: MsmarcoFiles, out: Path, doc_ids: pd.Index) -> None:
+    """``qrels-train``: qrels.train.tsv, the labels the train-eval split is drawn with."""
+    r = read_qrels(files.qrels_train)
+    check_ids(r, doc_ids, "doc_id", files.qrels_train, f"the collection ({files.collection})")
+    contracts.write(r, out / "qrels-train.parquet", "qrels")
 
 
 def _hard_negatives(pairs: pd.DataFrame, n: int) -> pd.DataFrame:
@@ -109,12 +140,12 @@ def _read_dpr(path: str | Path, hard_negatives: int | None = None, **kwargs) -> 
     return DprData.concat(parts)
 
 
-def nq(files: NqFiles, out_dir: str | Path, hard_negatives: int) -> None:
+def nq(files: NqFiles, out_dir: str | Path, hard_negatives: int, valid: Sample) -> None:
     """NQ's tables; the training pairs keep one positive and ``hard_negatives`` BM25 hard
-    negatives per question."""
+    negatives per question; ``valid`` questions are held out of them."""
     out = Path(out_dir)
     contracts.write_chunks(iter_dpr_passages(files.passages), out / "corpus.parquet", "corpus")
-    train = _read_dpr(files.train, hard_negatives, query_prefix="train")
+    train = nq_hold_out_valid(_read_dpr(files.train, hard_negatives, query_prefix="train"), out, valid)
     pairs = train.pairs
     contracts.write(train.queries, out / "queries-train.parquet", "queries")
     contracts.write(pairs, out / "train-pairs.parquet", "pairs")
@@ -126,3 +157,21 @@ def nq(files: NqFiles, out_dir: str | Path, hard_negatives: int) -> None:
     contracts.write(ranked(cands), out / "official-dev.parquet", "run")
     log.info("nq: %d train questions (%d pairs), %d dev questions (%d candidates)",
              len(train.queries), len(pairs), len(dev.queries), len(cands))
+
+
+def nq_hold_out_valid(train: DprData, out: Path, valid: Sample) -> DprData:
+    """Write ``queries-valid`` / ``qrels-valid`` (a seeded sample of the training questions, their
+    DPR positives as qrels) and ``qrels-train`` (the other questions' positives, for the
+    train-eval split); return the training data without the valid questions."""
+    queries, qrels = judged_sample(train.queries, train.qrels, valid)
+    contracts.write(queries, out / "queries-valid.parquet", "queries")
+    contracts.write(qrels, out / "qrels-valid.parquet", "qrels")
+    held = set(queries["query_id"])
+
+    def rest(df: pd.DataFrame) -> pd.DataFrame:
+        return df[~df["query_id"].isin(held)]
+
+    train = DprData(rest(train.queries), rest(train.answers), train.corpus, rest(train.qrels), rest(train.pairs))
+    contracts.write(train.qrels, out / "qrels-train.parquet", "qrels")
+    log.info("nq: %d training questions held out as the valid split", len(held))
+    return train

@@ -73,8 +73,8 @@ def read_json(path: Path) -> dict:
 
 
 def metric(cell: dict, evaluation: str, name: str = "mrr@10") -> float:
-    """One number of a run: ``train``/``valid`` from train.json (the best-step model's MRR@10 on
-    the training groups / the validation queries), any other evaluation from metrics.json."""
+    """One number of a run: ``train``/``valid`` from train.json (the output model's MRR@10 on
+    the train-eval split / the held-out validation queries), any other evaluation from metrics.json."""
     run = Path(cell["dir"])
     if evaluation in ("train", "valid"):
         key, path = f"{evaluation}_{name}", run / "train.json"

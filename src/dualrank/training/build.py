@@ -44,6 +44,7 @@ class Parts:
     sampler: Sampler
     docs: tokens.TokenTable
     valid: ValidSet
+    train_eval: ValidSet | None  # the train MRR@10 set (None: the run's own groups)
 
 
 def optimizer(params: list[nn.Parameter], t: TrainingSpec):
@@ -83,6 +84,7 @@ def build(spec: TrainSpec, job: TrainJob, dist: distributed.Context) -> Parts:
     docs = tokens.load(job.corpus, "corpus", model.tokenizer, model.doc_token_length)
     queries = tokens.load(job.queries, "queries", model.tokenizer, model.query_token_length)
     valid = ValidSet.load(job, t, model, docs)
+    train_eval = ValidSet.load_train_eval(job, t, model, docs)
     groups.query_ids = queries.rows(groups.query_ids)
     groups.doc_ids = docs.rows(groups.doc_ids, pad="")
-    return Parts(loss_fn, groups, model, scorer, objective, opt, sched, sampler, docs, valid)
+    return Parts(loss_fn, groups, model, scorer, objective, opt, sched, sampler, docs, valid, train_eval)

@@ -51,7 +51,7 @@ class Trainer:
         p = self.parts = build(spec, job, self.dist)
         self.model, self.objective, self.groups = p.model, p.objective, p.groups
         self.snapshots = Snapshots(self.t.snapshot_steps, p.valid.qrels)
-        self.validation = Validation(self.t, p.valid, p.docs, p.groups, self.snapshots, spec.seed)
+        self.validation = Validation(self.t, p.valid, p.docs, p.groups, self.snapshots, spec.seed, p.train_eval)
         self.step, self.saved_step, self.stop_requested = 0, -1, False
         self.running: list[float] = []  # per-step losses since the last evaluation
         self.ckpt_dir = Path(job.checkpoint_dir)

@@ -1,11 +1,13 @@
 """Validation during training, and early stopping on it (Appendix B: early stopping on dev
 nDCG@10, here a ``valid`` split evaluated every ``eval_every`` steps).
 
-Each evaluation re-ranks the valid candidates and measures train MRR@10 on a fixed, seeded
-subset of the training groups (Table 2's "train MRR"); the rows form the learning curve
-(Figure 4). The best model after step 0 is the output; with ``training.early_stopping`` false
-(Table 8: "after 300,000 steps") training runs to ``max_steps`` and the last step's model is the
-output. Rank 0 alone evaluates.
+Each evaluation re-ranks the valid candidates (a held-out split no result reports) and
+measures train MRR@10 (Table 2's "train MRR") by re-ranking the train-eval split's BM25
+candidates, the same queries and candidates for every model of a dataset
+(:mod:`dualrank.data.splits`); the rows form the learning curve (Figure 4). The best model
+after step 0 is the output; with ``training.early_stopping`` false (Table 8: "after 300,000
+steps") training runs to ``max_steps`` and the last step's model is the output. Rank 0 alone
+evaluates.
 """
 
 from __future__ import annotations
@@ -40,20 +42,39 @@ class ValidSet:
 
     @classmethod
     def load(cls, job: TrainJob, t: TrainingSpec, model: Ranker, docs: tokens.TokenTable) -> ValidSet:
-        vc = contracts.read(job.valid_candidates, "run")
-        vq = contracts.read(job.valid_qrels, "qrels")
-        keep = sorted(vq["query_id"].unique())[: t.valid_queries]
-        if t.valid_depth is not None:
-            vc = vc[vc["rank"] <= t.valid_depth]
+        return cls.read(job.valid_candidates, job.valid_queries, job.valid_qrels, t.valid_queries, t.valid_depth,
+                        model, docs)
+
+    @classmethod
+    def load_train_eval(cls, job: TrainJob, t: TrainingSpec, model: Ranker,
+                        docs: tokens.TokenTable) -> ValidSet | None:
+        """The train MRR@10 set, every query of it, candidates cut to ``valid_depth`` as the
+        valid set's; None when the job gives none."""
+        if job.train_eval_candidates is None:
+            return None
+        return cls.read(job.train_eval_candidates, job.train_eval_queries, job.train_eval_qrels, None,
+                        t.valid_depth, model, docs)
+
+    @classmethod
+    def read(cls, candidates, queries, qrels, n_queries: int | None, depth: int | None, model: Ranker,
+             docs: tokens.TokenTable) -> ValidSet:
+        """The first ``n_queries`` judged queries (by id; None: all) and their candidates of rank
+        up to ``depth`` (None: all)."""
+        vc = contracts.read(candidates, "run")
+        vq = contracts.read(qrels, "qrels")
+        keep = sorted(vq["query_id"].unique())[:n_queries]
+        if depth is not None:
+            vc = vc[vc["rank"] <= depth]
         valid = cls(vc[vc["query_id"].isin(keep)], vq[vq["query_id"].isin(keep)],
-                    tokens.load(job.valid_queries, "queries", model.tokenizer, model.query_token_length))
+                    tokens.load(queries, "queries", model.tokenizer, model.query_token_length))
         docs.positions(valid.candidates["doc_id"])  # unknown ids fail here, naming the file
         valid.queries.positions(valid.candidates["query_id"])
         return valid
 
 
 def train_mrr(model: Ranker, groups: Groups, idx: np.ndarray, batch_size: int) -> float:
-    """MRR@10 of ranking each training group's own documents (the 'train MRR' of Table 2)."""
+    """MRR@10 of ranking each training group's own documents: the train MRR of a job given no
+    train-eval set (the pipeline always gives one)."""
     s = score_group_rows(model, groups, idx, batch_size)
     rr = []
     for row, j in enumerate(idx):
@@ -99,10 +120,13 @@ class Validation:
     (a CPU copy, kept while training goes on)."""
 
     def __init__(self, t: TrainingSpec, valid: ValidSet, docs: tokens.TokenTable, groups: Groups,
-                 snapshots: Snapshots, seed: int):
+                 snapshots: Snapshots, seed: int, train_eval: ValidSet | None = None):
         self.valid, self.docs, self.groups, self.snapshots = valid, docs, groups, snapshots
+        self.train_eval = train_eval
         self.eval_batch_size = t.eval_batch_size
         self.per_batch = max(1, t.eval_batch_size // groups.k)  # groups of K documents per batch
+        # Figure 5's train score distributions: a seeded sample of the run's own groups (drawn
+        # with or without a train-eval set, so that the sample and the random streams stay put).
         rng = np.random.default_rng(seed)
         n_eval = min(t.train_eval_groups, len(groups))
         self.train_eval_idx = np.sort(rng.choice(len(groups), n_eval, replace=False))
@@ -116,11 +140,20 @@ class Validation:
         model.train()
         return run
 
+    def train_mrr(self, model: Ranker) -> float:
+        """MRR@10 of re-ranking the train-eval candidates (one set for every model of a
+        dataset), else of ranking the sampled training groups' own documents."""
+        if self.train_eval is None:
+            return train_mrr(model, self.groups, self.train_eval_idx, self.per_batch)
+        te = self.train_eval
+        run = score_candidates(model, te.candidates, te.queries, self.docs, self.eval_batch_size)
+        return evaluate(run, te.qrels)[0]["mrr@10"]
+
     def evaluate(self, model: Ranker, step: int, loss: float) -> None:
         run = self.score(model)
         self.snapshots.offer(step, run)
         agg, _ = evaluate(run, self.valid.qrels)
-        tr = train_mrr(model, self.groups, self.train_eval_idx, self.per_batch)
+        tr = self.train_mrr(model)
         model.train()
         self.curve.append({"step": step, "loss": loss, "train_mrr@10": tr,
                            "valid_mrr@10": agg["mrr@10"], "valid_ndcg@10": agg["ndcg@10"]})
