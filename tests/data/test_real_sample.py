@@ -135,7 +135,7 @@ def test_snakemake_stages_on_served_real_samples(served, workdir, shared_data):
     # The triplet losses' data: every line of the teacher file is a triple and a group.
     assert rows(d / "msmarco/teacher-triples.parquet") == 100
     triples = pq.read_table(d / "msmarco/groups/labels-triples.parquet").to_pandas()
-    assert len(triples) == 100 and triples["labels"].map(list).eq([1, 0]).all()
+    assert len(triples) == 100 and triples["labels"].map(lambda y: list(y) == [1, 0]).all()
     # NQ: 5 questions; dev candidates = positives + 50 random + BM25 hard negatives, deduplicated.
     prov = provenance(shared_data, "nq-dpr")
     pos = [int(x) for x in re.search(r"positives per question: ([\d,]+)", prov).group(1).split(",")]
