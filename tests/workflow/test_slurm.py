@@ -37,7 +37,7 @@ WHY_NOT = cluster_state()
 if WHY_NOT and os.environ.get("DUALRANK_REQUIRE_SLURM"):  # CI started a cluster: its absence is a failure
     raise RuntimeError(f"DUALRANK_REQUIRE_SLURM is set but {WHY_NOT}")
 # The local run and the SLURM run: about 6 minutes on 2 CPU cores.
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200),
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800),
               pytest.mark.skipif(WHY_NOT is not None, reason=str(WHY_NOT))]
 
 
