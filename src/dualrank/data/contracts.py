@@ -9,7 +9,6 @@ an output path.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -82,22 +81,6 @@ def to_table(data: pd.DataFrame | pa.Table, kind: str, where: str = "<memory>") 
         return table.cast(sch)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as e:
         raise InputError(f"{where}: columns do not match the {kind} contract {sch}: {e}") from e
-
-
-def atomic_path(path: str | os.PathLike) -> tuple[Path, Path]:
-    """A temporary path beside ``path`` (same filesystem, so the final rename is atomic).
-
-    Superseded by :func:`dualrank.data.io.atomic_output`, which also removes the temporary on
-    failure; kept until its last callers move."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    # mkstemp creates 0600; results are shared, so give the file the usual umask-based mode.
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    return path, Path(tmp)
 
 
 def write(data: pd.DataFrame | pa.Table, path: str | os.PathLike, kind: str) -> Path:
