@@ -8,6 +8,11 @@ batches; a positive repeated over many triples keeps its first score. With ``tri
 also writes every line as one row of the triples contract, in file order: the triplet losses
 train on the triples themselves (paper §5, "observed training labels on the triplet data"),
 one example per triple, not on one triple per query (``dualrank aggregate --triples``).
+
+The import is fast (pyarrow's CSV reader) and exact about bad input: a line that is not five
+fields, a score that is not a finite number (``nan``, ``inf``) or an empty line is reported as
+``file:line`` by the precise reader (dualrank.data.formats.msmarco.iter_teacher_scores), and,
+given the corpus (and queries), a passage (query) id they lack is reported with its line.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from dualrank.data import contracts
+from dualrank.data.formats.msmarco import iter_teacher_scores
 from dualrank.data.io import InputError, atomic_output
 
 log = logging.getLogger(__name__)
@@ -72,11 +78,22 @@ def _first_new(keys: pa.Array, seen: pa.Array | None) -> np.ndarray:
     return first
 
 
+def _known_ids(path: str | None, column: str) -> pa.Array | None:
+    """The ids of a contract table (``column`` of ``path``), for :func:`_check_ids`."""
+    if path is None:
+        return None
+    if not Path(path).is_file():
+        raise InputError(f"{path}: no such file")
+    return pq.read_table(path, columns=[column])[column].combine_chunks()
+
+
 def import_published(scores_path: str, out: str, block_size: int = 1 << 24,
-                     triples_out: str | None = None) -> None:
+                     triples_out: str | None = None, corpus: str | None = None,
+                     queries: str | None = None) -> None:
     """Stream the published file into the pairs contract: every triple gives its negative
     (label 0); a (query, positive) pair gives a row the first time it is met only. With
     ``triples_out``, every line also becomes a row of a triples table (same pass, file order).
+    With ``corpus`` (``queries``), every passage (query) id must be one of its ids.
 
     Memory: the CSV reader's 16 MB blocks (pyarrow's streaming reader holds up to ~0.5 GB of
     them) plus the keys of the distinct (query, positive) pairs seen so far (~400k for
@@ -84,12 +101,20 @@ def import_published(scores_path: str, out: str, block_size: int = 1 << 24,
     vectorised hash lookup, no Python object per row). 40M synthetic triples: 25 s, peak RSS
     0.87 GiB (``python -m tools.bench.aggregate``).
     """
+    if not Path(scores_path).is_file():
+        raise InputError(f"{scores_path}: no such file")
+    if Path(scores_path).stat().st_size == 0:
+        raise InputError(f"{scores_path}: no teacher scores (an empty file)")
+    known = {"pos_pid": _known_ids(corpus, "doc_id"), "query_id": _known_ids(queries, "query_id")}
+    known["neg_pid"] = known["pos_pid"]
     opts = pacsv.ReadOptions(column_names=T1_COLUMNS, block_size=block_size)
+    # Only an empty field is null: "nan" is read as a number, and refused as not finite.
     conv = pacsv.ConvertOptions(column_types={
         "pos_score": pa.float32(), "neg_score": pa.float32(), "query_id": pa.string(),
-        "pos_pid": pa.string(), "neg_pid": pa.string()})
-    # No quoting in the published file: a quote character is data.
-    parse = pacsv.ParseOptions(delimiter="\t", quote_char=False)
+        "pos_pid": pa.string(), "neg_pid": pa.string()}, null_values=[""])
+    # No quoting in the published file: a quote character is data. An empty line is a row of
+    # nulls, so that row r of the file is line r + 1.
+    parse = pacsv.ParseOptions(delimiter="\t", quote_char=False, ignore_empty_lines=False)
     seen: pa.Array | None = None
     n = n_pos = 0
     try:
@@ -102,6 +127,8 @@ def import_published(scores_path: str, out: str, block_size: int = 1 << 24,
             for batch in reader:
                 n += batch.num_rows
                 _check_fields(batch, scores_path, n)
+                _check_ids(batch, known, {"pos_pid": corpus, "neg_pid": corpus, "query_id": queries},
+                           scores_path, n)
                 keys = pc.binary_join_element_wise(batch.column("query_id"), batch.column("pos_pid"), "\t")
                 first = _first_new(keys, seen)
                 new_keys = keys.take(pa.array(first))
@@ -112,16 +139,41 @@ def import_published(scores_path: str, out: str, block_size: int = 1 << 24,
                 if triples is not None:
                     triples.write_table(_triples(batch))
                 log.info("imported %d teacher triples (%d distinct positives)", n, n_pos)
+            if n == 0:  # inside: nothing is written
+                raise InputError(f"{scores_path}: no teacher scores (an empty file)")
     except (pa.ArrowInvalid, UnicodeDecodeError) as e:
-        raise InputError(f"{scores_path}: not in the published format {T1_COLUMNS}: {e}") from e
+        _locate(scores_path)
+        raise InputError(f"{scores_path}: not in the published format {T1_COLUMNS}: {e}") from None
+
+
+def _locate(scores_path: str) -> None:
+    """Raise the precise reader's ``file:line`` error for the first malformed line, if any."""
+    for _ in iter_teacher_scores(scores_path):
+        pass
 
 
 def _check_fields(batch: pa.RecordBatch, scores_path: str, n: int) -> None:
-    """No empty field in the triples of ``batch`` (the last of the ``n`` read so far)."""
-    for col in T1_COLUMNS:
-        if batch.column(col).null_count:
-            raise InputError(f"{scores_path}: an empty {col} field in triples {n - batch.num_rows + 1}"
-                             f"-{n}")
+    """No empty field and no non-finite score in the triples of ``batch`` (the last of the
+    ``n`` read so far); the precise reader names the first bad line."""
+    bad = any(batch.column(col).null_count for col in T1_COLUMNS) or not all(
+        pc.all(pc.is_finite(batch.column(col))).as_py() for col in ("pos_score", "neg_score"))
+    if bad:
+        _locate(scores_path)
+        raise InputError(f"{scores_path}: an empty field or a non-finite score in lines "
+                         f"{n - batch.num_rows + 1}-{n}")
+
+
+def _check_ids(batch: pa.RecordBatch, known: dict, source: dict, scores_path: str, n: int) -> None:
+    """Every id of ``batch`` in its ``known`` set (None: not checked), else name its line."""
+    for col, ids in known.items():
+        if ids is None:
+            continue
+        found = pc.is_in(batch.column(col), value_set=ids).to_numpy(zero_copy_only=False)
+        if not found.all():
+            row = int(np.flatnonzero(~found)[0])
+            missing = batch.column(col)[row].as_py()
+            raise InputError(f"{scores_path}:{n - batch.num_rows + row + 1}: {col} {missing!r} is not in "
+                             f"{source[col]} ({int((~found).sum())} unknown in lines {n - batch.num_rows + 1}-{n})")
 
 
 def _triples(batch: pa.RecordBatch) -> pa.Table:

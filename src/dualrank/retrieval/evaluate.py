@@ -20,7 +20,7 @@ import os
 
 from dualrank.data import contracts
 from dualrank.data.io import write_text
-from dualrank.retrieval.metrics import evaluate
+from dualrank.retrieval.metrics import check_coverage, evaluate
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,7 @@ def run_one(spec: dict, model, corpus: str | None, index: str | None, batch_size
         run = retrieve(model, index, {q: table[q] for q in wanted}, spec.get("depth", 1000), batch_size)
     else:
         cands = contracts.read(spec["candidates"], "run")
+        check_coverage(cands, qrels, f"{spec['name']}: {spec['candidates']}", spec["qrels"])
         cands = cands[cands["rank"] <= spec.get("depth", 1000)]
         cands = cands[cands["query_id"].isin(set(qrels["query_id"]))]
         if model is None:
