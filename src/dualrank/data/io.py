@@ -49,7 +49,7 @@ def atomic_output(path: str | os.PathLike, directory: bool = False) -> Iterator[
             os.close(fd)
             tmp = Path(name)
     except OSError as e:
-        raise InputError(f"{path}: cannot write this output ({e.strerror or e})") from None
+        raise _unwritable(path, e) from None
     try:
         yield tmp
         try:
@@ -62,12 +62,17 @@ def atomic_output(path: str | os.PathLike, directory: bool = False) -> Iterator[
                 os.chmod(tmp, 0o666 & ~_umask())
                 os.replace(tmp, path)
         except OSError as e:
-            raise InputError(f"{path}: cannot write this output ({e.strerror or e})") from None
+            raise _unwritable(path, e) from None
     finally:
         if directory:
             shutil.rmtree(tmp, ignore_errors=True)
         else:
             tmp.unlink(missing_ok=True)
+
+
+def _unwritable(path: Path, e: OSError) -> InputError:
+    where = f": {e.filename}" if e.filename and e.strerror else ""
+    return InputError(f"{path}: cannot write this output ({e.strerror or e}{where})")
 
 
 def _replace_dir(tmp: Path, final: Path) -> None:
