@@ -14,6 +14,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import signal
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -42,6 +43,7 @@ class Case:
     earlier: bool = True            # an earlier output sits at ``output`` before the run
     kept: tuple[str, ...] = ()      # files given in ``files`` that must be unchanged afterwards
     repeat: bool = False            # run twice (a retry): the second run must say the same
+    interrupt_at: str | None = None  # send SIGINT once stderr shows this
 
 
 def gz(text: str) -> bytes:
@@ -52,8 +54,10 @@ def parquet(kind: str, rows: dict) -> bytes:
     """A contract table's bytes (written once, when the cases are set up)."""
     import io
 
+    import pyarrow.parquet as pq
+
     buf = io.BytesIO()
-    contracts.to_table(pd.DataFrame(rows), kind).to_pandas().to_parquet(buf, index=False)
+    pq.write_table(contracts.to_table(pd.DataFrame(rows), kind), buf)
     return buf.getvalue()
 
 
@@ -187,6 +191,15 @@ CASES: dict[str, Case] = {
         files={"ckpt/notes.txt": "the user's own file\n"}, kept=("ckpt/notes.txt",)),
     "train: --spec not JSON": train("spec", "{arch: de", says=("--spec: not JSON",)),
     "train: missing groups file": train(says=("g.parquet: no such file",)),
+    "train: inf teacher score in the groups": train(
+        says=("g.parquet: group 1 (query_id 'q2') has a non-finite teacher score",),
+        files={"g.parquet": parquet("groups", {"query_id": ["q1", "q2"], "doc_ids": [["d1", "d2"]] * 2,
+                                               "labels": [[1, 0]] * 2,
+                                               "teacher_scores": [[2.0, 1.0], [float("inf"), 1.0]]})}),
+    # -- faults -----------------------------------------------------------------------------------
+    "fault: Ctrl-C during a download's retry wait": Case(
+        ["download", "--url", "http://127.0.0.1:9/x.tsv", "--out", "{d}/x.tsv", "--backoff", "60", "--timeout", "1"],
+        says=("interrupted (SIGINT)",), status=130, output="x.tsv", earlier=False, interrupt_at="retrying in"),
     # -- downloads --------------------------------------------------------------------------------
     "download: md5 mismatch is final": Case(
         ["download", "--url", "file://{d}/up.tsv", "--md5", "0" * 32, "--out", "{d}/got.tsv"],
@@ -203,11 +216,21 @@ CASES: dict[str, Case] = {
 }
 
 
-def _run(argv: list[str], d: Path) -> subprocess.CompletedProcess:
+def _run(argv: list[str], d: Path, interrupt_at: str | None = None) -> subprocess.CompletedProcess:
     argv = [a.replace("{d}", str(d)) for a in argv]
     cmd = [sys.executable, *argv] if argv[0] == "-m" else [sys.executable, "-m", "dualrank.cli", *argv]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+    if interrupt_at is None:
+        return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    seen = []
+    for line in proc.stderr:  # Ctrl-C as a user would press it, once the command is under way
+        seen.append(line)
+        if interrupt_at in line:
+            proc.send_signal(signal.SIGINT)
+            break
+    out, err = proc.communicate(timeout=120)
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, "".join(seen) + err)
 
 
 def run_case(case: Case, d: Path) -> tuple[subprocess.CompletedProcess, ...]:
@@ -218,16 +241,20 @@ def run_case(case: Case, d: Path) -> tuple[subprocess.CompletedProcess, ...]:
         path.write_bytes(content if isinstance(content, bytes) else content.replace("{d}", str(d)).encode())
     if case.output and case.earlier:
         (d / case.output).write_bytes(EARLIER)
-    first = _run(case.argv, d)
+    first = _run(case.argv, d, case.interrupt_at)
     return (first, _run(case.argv, d)) if case.repeat else (first,)
 
 
 @pytest.fixture(scope="module")
-def results(tmp_path_factory):
+def results(request, tmp_path_factory):
+    """Every selected case's result (``-k`` selects fewer)."""
+    selected = {item.callspec.params["name"] for item in request.session.items
+                if item.module is request.module and hasattr(item, "callspec")}
     base = tmp_path_factory.mktemp("bad-input")
     with ThreadPoolExecutor(4) as pool:
-        futures = {name: pool.submit(run_case, case, base / f"case{i}") for i, (name, case) in enumerate(CASES.items())}
-        return {name: (f.result(), base / f"case{i}") for i, (name, f) in enumerate(futures.items())}
+        futures = {name: pool.submit(run_case, case, base / f"case{i}")
+                   for i, (name, case) in enumerate(CASES.items()) if name in selected}
+        return {name: (f.result(), base / f"case{list(CASES).index(name)}") for name, f in futures.items()}
 
 
 @pytest.mark.timeout(300)
