@@ -9,7 +9,9 @@ The evaluations are a list (the command's ``--evals`` JSON), one entry per evalu
 Re-ranking scores each query's top-``depth`` candidates with the model (without a model the
 candidates' own order is evaluated: the BM25 row). Retrieval searches the FAISS index. Each
 run is written to ``run_out`` and scored with ir_measures (MRR@10, nDCG@10; DL19 counts
-grade >= 2 relevant for MRR). The metrics file maps each name to its figures.
+grade >= 2 relevant for MRR). The metrics file maps each name to its figures. Candidates that
+are empty, or hold no query the qrels judge (the wrong qrels?), are refused rather than scored
+0; judged queries without candidates are counted in a warning (they score 0).
 """
 
 from __future__ import annotations
