@@ -54,7 +54,7 @@ class Snapshots:
                 for f in self.frames]
 
     def restore(self, state: list[dict] | None) -> None:
-        self.frames = [pd.DataFrame({c: v.numpy() if isinstance(v, torch.Tensor) else v
+        self.frames = [pd.DataFrame({c: v.cpu().numpy() if isinstance(v, torch.Tensor) else v
                                      for c, v in s["columns"].items()}).astype(s["dtypes"])
                        for s in state or []]
 
