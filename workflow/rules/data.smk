@@ -16,9 +16,11 @@ rule download:
         "benchmarks/download/{group}/{file}.tsv"
     conda:
         "../../envs/dualrank.yaml"
+    # A checksum mismatch is final: the retry refuses at once (dualrank.data.download).
     retries: 2
     shell:
-        "dualrank download --url {params.url:q} --md5 {params.md5:q} --out {output:q} 2> {log:q}"
+        # The log also goes to the console: a long download's retries must be seen.
+        "dualrank download --url {params.url:q} --md5 {params.md5:q} --out {output:q} 2>&1 | tee {log:q} >&2"
 
 
 rule extract:

@@ -5,7 +5,10 @@
 
 rule teacher_import:
     input:
-        lambda w: download_file("teacher", config["datasets"][w.dataset]["teacher"]["scores"]),
+        scores=lambda w: download_file("teacher", config["datasets"][w.dataset]["teacher"]["scores"]),
+        # Every id of the published file is checked against the dataset's tables.
+        corpus=f"{DATA}/{{dataset}}/corpus.parquet",
+        queries=f"{DATA}/{{dataset}}/queries-train.parquet",
     output:
         pairs=f"{DATA}/{{dataset}}/teacher-pairs.parquet",
         triples=f"{DATA}/{{dataset}}/teacher-triples.parquet",
@@ -20,8 +23,8 @@ rule teacher_import:
     conda:
         "../../envs/dualrank.yaml"
     shell:
-        "dualrank teacher-import --scores {input:q} --out {output.pairs:q} "
-        "--triples-out {output.triples:q} 2> {log:q}"
+        "dualrank teacher-import --scores {input.scores:q} --corpus {input.corpus:q} "
+        "--queries {input.queries:q} --out {output.pairs:q} --triples-out {output.triples:q} 2> {log:q}"
 
 
 rule teacher_score:

@@ -9,7 +9,9 @@ The evaluations are a list (the command's ``--evals`` JSON), one entry per evalu
 Re-ranking scores each query's top-``depth`` candidates with the model (without a model the
 candidates' own order is evaluated: the BM25 row). Retrieval searches the FAISS index. Each
 run is written to ``run_out`` and scored with ir_measures (MRR@10, nDCG@10; DL19 counts
-grade >= 2 relevant for MRR). The metrics file maps each name to its figures.
+grade >= 2 relevant for MRR). The metrics file maps each name to its figures. Candidates that
+are empty, or hold no query the qrels judge (the wrong qrels?), are refused rather than scored
+0; judged queries without candidates are counted in a warning (they score 0).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import os
 
 from dualrank.data import contracts
 from dualrank.data.io import write_text
-from dualrank.retrieval.metrics import evaluate
+from dualrank.retrieval.metrics import check_coverage, evaluate
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,7 @@ def run_one(spec: dict, model, corpus: str | None, index: str | None, batch_size
         run = retrieve(model, index, {q: table[q] for q in wanted}, spec.get("depth", 1000), batch_size)
     else:
         cands = contracts.read(spec["candidates"], "run")
+        check_coverage(cands, qrels, f"{spec['name']}: {spec['candidates']}", spec["qrels"])
         cands = cands[cands["rank"] <= spec.get("depth", 1000)]
         cands = cands[cands["query_id"].isin(set(qrels["query_id"]))]
         if model is None:

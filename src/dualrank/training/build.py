@@ -45,6 +45,7 @@ class Parts:
     docs: tokens.TokenTable
     valid: ValidSet
     train_eval: ValidSet | None  # the train MRR@10 set (None: the run's own groups)
+    query_names: list[str]  # the groups' query ids as the groups file has them (for errors)
 
 
 def optimizer(params: list[nn.Parameter], t: TrainingSpec):
@@ -85,6 +86,7 @@ def build(spec: TrainSpec, job: TrainJob, dist: distributed.Context) -> Parts:
     queries = tokens.load(job.queries, "queries", model.tokenizer, model.query_token_length)
     valid = ValidSet.load(job, t, model, docs)
     train_eval = ValidSet.load_train_eval(job, t, model, docs)
+    names = groups.query_ids
     groups.query_ids = queries.rows(groups.query_ids)
     groups.doc_ids = docs.rows(groups.doc_ids, pad="")
-    return Parts(loss_fn, groups, model, scorer, objective, opt, sched, sampler, docs, valid, train_eval)
+    return Parts(loss_fn, groups, model, scorer, objective, opt, sched, sampler, docs, valid, train_eval, names)
