@@ -46,6 +46,9 @@ COLUMNS = ["id", "claim", "where", "a", "relation", "b", "threshold", "a_value",
            "n_queries", "d_z", "p", "p_holm", "test", "verdict", "note"]
 
 
+FIXED = "none: a fixed value"
+
+
 class NotRun(Exception):
     """A claim's result, row or column that this configuration does not have."""
 
@@ -125,7 +128,7 @@ def measure(claim: dict, grids: dict, settings: significance.Settings) -> dict:
     line.update(a=a.label, b=b.label if b else str(claim["value"]), a_value=a.mean, b_value=bval,
                 diff=a.mean - bval)
     if b is None:
-        return {**line, "test": "none: a fixed value"}
+        return {**line, "test": FIXED}
     if a.scores is None or b.scores is None:
         return {**line, "test": "none: no per-query scores (train.json's MRR@10), means only"}
     return {**line, "test": settings.describe(), **significance.paired(a.scores, b.scores, settings,
@@ -142,11 +145,12 @@ def evaluate(spec: dict) -> pd.DataFrame:
     df = df.reindex(columns=COLUMNS)
     tested = df["test"].isin([settings.describe()])
     df["p_holm"], reject = significance.holm(df["p"].where(tested), settings.alpha)
+    verdicts = []
     for i, row in df.iterrows():
-        if row["verdict"] == "not run":
-            continue
         sig = bool(reject[i]) if tested[i] else None
-        df.loc[i, "verdict"] = verdict(row["relation"], row["diff"], float(row["threshold"] or 0.0), sig)
+        verdicts.append(row["verdict"] if row["verdict"] == "not run" else
+                        verdict(row["relation"], row["diff"], float(row["threshold"] or 0.0), sig))
+    df["verdict"] = verdicts
     return df
 
 
@@ -163,8 +167,8 @@ def summary(df: pd.DataFrame) -> pd.DataFrame:
         else:
             rel = SYMBOLS[x["relation"]]
             thr = f" (threshold {x['threshold']:g})" if x["relation"] in ("at_least", "within") else ""
-            measured = (f"{x['a']} = {_num(x['a_value'])} {rel} {x['b']} = {_num(x['b_value'])}{thr}: "
-                        f"Δ {_num(x['diff'], '{:+.3f}')}")
+            b = _num(x["b_value"]) if x["test"] == FIXED else f"{x['b']} = {_num(x['b_value'])}"
+            measured = f"{x['a']} = {_num(x['a_value'])} {rel} {b}{thr}: Δ {_num(x['diff'], '{:+.3f}')}"
             if pd.notna(x["n_queries"]) and x["n_queries"] > 0:
                 measured += f", d_z {_num(x['d_z'], '{:+.2f}')}, {int(x['n_queries'])} queries"
         test = x["test"]
@@ -197,6 +201,7 @@ def render(spec: dict, csv: str, md: str, summary_csv: str | None = None) -> pd.
     df = evaluate(spec)
     write_text(csv, df.to_csv(index=False, float_format="%.4g"))
     write_text(md, markdown(df, spec))
-    if summary_csv:  # the HTML report's first table (workflow/report/workflow.rst)
-        write_text(summary_csv, summary(df).to_csv(index=False))
+    if summary_csv:  # the HTML report's first table (workflow/report/workflow.rst's csv-table)
+        # reStructuredText reads "mrr@10" as an e-mail address: escape the "@" there.
+        write_text(summary_csv, summary(df).apply(lambda c: c.str.replace("@", r"\@", regex=False)).to_csv(index=False))
     return df

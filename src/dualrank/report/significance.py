@@ -156,12 +156,15 @@ def table_tests(layout: dict) -> pd.DataFrame:
 
 def annotate(df: pd.DataFrame, tests: pd.DataFrame, keys: pd.Series | None = None) -> pd.DataFrame:
     """``df`` (a table's lines, one per row and column) with each line's test columns (empty for
-    a baseline or untested cell). ``keys``: the lines' column keys when not ``df["column"]``."""
+    a baseline or untested cell); ``df`` as it is for a table without tests. ``keys``: the lines'
+    column keys when not ``df["column"]``."""
+    if not len(tests):
+        return df
     keys = df["column"] if keys is None else keys
-    t = tests.set_index(["row", "column"])[COLUMNS] if len(tests) else None
+    t = tests.set_index(["row", "column"])[COLUMNS]
     out = df.copy()
     for c in COLUMNS:
-        out[c] = [t.loc[(r, k), c] if t is not None and (r, k) in t.index else np.nan
+        out[c] = [t.loc[(r, k), c] if (r, k) in t.index else np.nan
                   for r, k in zip(df["row"], keys)]
     return out
 
