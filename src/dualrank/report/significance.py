@@ -186,7 +186,9 @@ def footnote(tests: pd.DataFrame, layout: dict) -> str:
     valid = int(tests["p"].notna().sum())
     queries = sorted({int(q) for q in tests["n_queries"] if q > 0})
     base = layout["significance"]["baselines"]
-    what = " or ".join([f"the baseline row {b['row']!r}" for b in base if "row" in b]
+    rows = [b["row"] for b in base if "row" in b]
+    what = " or ".join(([f"the baseline row {rows[0]!r}"] if len(rows) == 1 else [])
+                       + ([f"its baseline row ({', '.join(rows)}: the CSV's `baseline`)"] if len(rows) > 1 else [])
                        + [f"the {b['arch'].upper()} column of the same row" for b in base if "arch" in b])
     untested = f"; {n - valid} without a p-value (no per-query scores, or no difference) are left out" \
         if valid < n else ""
