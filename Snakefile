@@ -9,6 +9,10 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
+# The HTML report's first page: the paper's claims as measured (results/claims-summary.csv).
+report: "workflow/report/workflow.rst"
+
+
 validate(config, "workflow/schemas/config.schema.yaml")
 
 
@@ -21,6 +25,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/index.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/claims.smk"
 
 
 rule all:

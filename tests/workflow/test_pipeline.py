@@ -133,7 +133,8 @@ def test_demo_table1_end_to_end_then_only_the_changed_loss_reruns(demo_workdir):
     (w / "change.yaml").write_text("losses:\n  softmax_ce: {temperature: 2.0}\n")
     out = snakemake(w, "-n", "results/table1.csv", *DEMO, "change.yaml")
     counts = job_counts(out.stdout)
-    assert counts == {"train": 4, "evaluate": 4, "index": 2, "table1": 1}, counts
+    # (and the changed runs' per-query scores, which Table 1's paired tests read)
+    assert counts == {"train": 4, "evaluate": 4, "index": 2, "per_query": 4, "table1": 1}, counts
     jobs = re.findall(r"wildcards: (.*)", out.stdout)
     assert all("loss=softmax_ce" in j for j in jobs), jobs
 
@@ -147,7 +148,11 @@ def test_demo_table1_end_to_end_then_only_the_changed_loss_reruns(demo_workdir):
     snakemake(w, "--cores", "2", "results/all", *DEMO, "tests/presets/ci-all.yaml")
     assert all(p.stat().st_mtime == t for p, t in before.items()), "a Table 1 run was retrained"
     listed = (w / "results/all").read_text().split()
-    assert len(listed) == 2 * (1 + 11 + 8)
+    assert len(listed) == 2 * (1 + 11 + 8) + 5  # and the claims: claims.{csv,md}, claims-summary.csv,
+    # paper-vs-measured.{csv,md}
+    claims = pd.read_csv(w / "results/claims.csv")
+    assert len(claims) == 32 and claims["verdict"].isin(["held", "not held", "not significant", "not run"]).all()
+    assert "p_holm" in pd.read_csv(w / "results/table1.csv").columns
     for i in range(2, 13):
         md = (w / f"results/table{i}.md").read_text()
         if i in (10, 11):
@@ -168,4 +173,5 @@ def test_demo_table1_end_to_end_then_only_the_changed_loss_reruns(demo_workdir):
     snakemake(w, "--report", "results/report.html", "results/all", *DEMO, "tests/presets/ci-all.yaml")
     html = (w / "results/report.html").read_text(errors="replace")
     assert "figure7.png" in html and "table12.csv" in html
+    assert "The paper's claims, measured" in html and "T1-gap" in html  # the first page's table
     assert "Appendix C.2: learning curves of CA" in html  # Figure 4's own caption

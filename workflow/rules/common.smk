@@ -5,6 +5,7 @@ import os
 
 from dualrank import grid
 from dualrank.grid import Run
+from dualrank.report import targets
 
 DATA = config["data_dir"]
 RESULTS = config["results_dir"]
@@ -160,6 +161,12 @@ FIGURES = grid.experiment_names(config, "figure")
 
 def experiment_layout(w):
     return json.dumps(grid.experiment_layout(config, w.name))
+
+
+def table_layout(w):
+    # With its paired tests' settings and baselines where config `significance` declares any
+    # (dualrank.report.significance); the others' layouts, and so their jobs, stay as they were.
+    return json.dumps(targets.table_layout(config, grid.experiment_layout(config, w.name)))
 
 
 def caption_text(w):

@@ -4,11 +4,12 @@
 rule table1:
     input:
         grid.table1_inputs(config),
+        targets.per_query_inputs(config, "table1"),
     output:
         csv=report(f"{RESULTS}/table1.csv", caption="../report/table1.rst", category="Tables"),
         md=f"{RESULTS}/table1.md",
     params:
-        layout=json.dumps(grid.table1_layout(config)),
+        layout=json.dumps(targets.table_layout(config, grid.table1_layout(config), "table1")),
     log:
         "logs/report/table1.log",
     benchmark:
@@ -25,13 +26,14 @@ rule table1:
 rule table:
     input:
         lambda w: grid.experiment_inputs(config, w.name),
+        lambda w: targets.per_query_inputs(config, w.name),
     output:
         csv=report(f"{RESULTS}/{{name}}.csv", caption="../report/result.rst", category="Tables"),
         md=f"{RESULTS}/{{name}}.md",
     wildcard_constraints:
         name=_alternatives(TABLES),
     params:
-        layout=experiment_layout,
+        layout=table_layout,
         caption=caption_text,
     log:
         "logs/report/{name}.log",
@@ -70,6 +72,7 @@ rule results_all:
     # `snakemake results/all`: every table and figure; the file lists them.
     input:
         grid.result_files(config),
+        targets.claims_files(config),
     output:
         f"{RESULTS}/all",
     log:

@@ -17,6 +17,7 @@ import pandas as pd
 
 from dualrank.data.io import InputError, write_text
 from dualrank.grid import Run
+from dualrank.report import significance
 
 METRICS = ("mrr@10", "ndcg@10")
 
@@ -69,7 +70,7 @@ def markdown(df: pd.DataFrame, compare: bool) -> str:
                 if np.isnan(x["mean"]):
                     cells.append("N/A")
                     continue
-                s = f"{x['mean']:.3f}" + (f" ± {x['std']:.3f}" if x["seeds"] > 1 else "")
+                s = f"{x['mean']:.3f}{significance.marker(x)}" + (f" ± {x['std']:.3f}" if x["seeds"] > 1 else "")
                 if compare and not np.isnan(x["paper"]):
                     s += f" ({x['paper']:.3f}, {x['diff']:+.3f})"
                 cells.append(s)
@@ -86,6 +87,8 @@ def render(layout: dict, csv: str, md: str) -> pd.DataFrame:
     compare = layout.get("compare_to_paper", False)
     if compare:
         df = with_paper(df)
-    write_text(csv, df.to_csv(index=False, float_format="%.4f"))
-    write_text(md, markdown(df, compare))
+    tests = significance.table_tests(layout)  # the paired tests against the config's baselines
+    df = significance.annotate(df, tests, df["column"] + " " + df["metric"])
+    write_text(csv, df.to_csv(index=False, float_format="%.4g"))
+    write_text(md, markdown(df, compare) + "\n" + significance.footnote(tests, layout))
     return df

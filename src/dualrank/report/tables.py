@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from dualrank.data.io import write_text
-from dualrank.report import common
+from dualrank.report import common, significance
 
 METRIC_NAMES = {"mrr@10": "MRR@10", "ndcg@10": "nDCG@10"}
 
@@ -67,7 +67,7 @@ def with_paper(df: pd.DataFrame, layout: dict) -> pd.DataFrame:
 def cell_text(x: pd.Series, compare: bool) -> str:
     if np.isnan(x["mean"]):
         return "N/A"
-    s = f"{x['mean']:.3f}" + (f" ± {x['std']:.3f}" if x["seeds"] > 1 else "")
+    s = f"{x['mean']:.3f}{significance.marker(x)}" + (f" ± {x['std']:.3f}" if x["seeds"] > 1 else "")
     if compare and not np.isnan(x["paper"]):
         s += f" ({x['paper']:.3f}, {x['diff']:+.3f})"
     return s
@@ -93,6 +93,8 @@ def render(layout: dict, csv: str, md: str) -> pd.DataFrame:
     compare = bool(layout.get("compare_to_paper"))
     if compare:
         df = with_paper(df, layout)
-    write_text(csv, df.to_csv(index=False, float_format="%.4f"))
-    write_text(md, markdown(df, layout, compare))
+    tests = significance.table_tests(layout)  # the paired tests against the config's baselines
+    df = significance.annotate(df, tests)
+    write_text(csv, df.to_csv(index=False, float_format="%.4g"))
+    write_text(md, markdown(df, layout, compare) + "\n" + significance.footnote(tests, layout))
     return df

@@ -20,8 +20,10 @@ import json
 import logging
 import os
 
+import pandas as pd
+
 from dualrank.data import contracts
-from dualrank.data.io import write_text
+from dualrank.data.io import atomic_output, write_text
 from dualrank.retrieval.metrics import check_coverage, evaluate
 
 log = logging.getLogger(__name__)
@@ -65,3 +67,22 @@ def evaluate_all(evals: list[dict], metrics_out: str | os.PathLike, model, corpu
     results = {e["name"]: run_one(e, model, corpus, index, batch_size) for e in evals}
     write_text(metrics_out, json.dumps(results, indent=1))
     return results
+
+
+def per_query_scores(evals: list[dict], out: str | os.PathLike) -> pd.DataFrame:
+    """Per judged query, RR@10 and nDCG@10 of each evaluation's written run (its ``run_out``,
+    scored against its ``qrels`` as :func:`run_one` scores it), one Parquet table: evaluation,
+    query_id, mrr@10, ndcg@10. The paired significance tests of the report read it
+    (dualrank.report.significance); it reads the runs, so nothing is re-ranked again."""
+    parts = []
+    for e in evals:
+        run = contracts.read(e["run_out"], "run")
+        qrels = contracts.read(e["qrels"], "qrels")
+        _, per_query = evaluate(run, qrels, rel_level=e.get("rel_level", 1), run_name=str(e["run_out"]),
+                                qrels_name=str(e["qrels"]))
+        parts.append(per_query.assign(evaluation=e["name"]))
+    cols = ["evaluation", "query_id", "mrr@10", "ndcg@10"]
+    df = pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
+    with atomic_output(out) as tmp:
+        df.to_parquet(tmp, index=False)
+    return df
