@@ -76,6 +76,25 @@ def teacher_run(config: dict, dataset: str) -> Run:
     return Run(dataset, "ca", t["encoder"], t["variant"], t["seed"])
 
 
+# Scheduling priorities (Snakemake `priority`): the order in which ready jobs take free cores,
+# which changes no result. Jobs that many others wait for go first: a dataset's CA teacher and
+# its scoring gate every distilled run, BM25 on the splits training reads gates every training
+# run; evaluations and reports take what is left. On 2 cores the demo otherwise left a
+# teacher's BM25 run, and one CA teacher, to the end of the queue.
+GATE, TRAINING, REST = 20, 10, 0
+
+
+def train_priority(config: dict, run: Run) -> int:
+    t = config["datasets"][run.dataset]["teacher"]
+    return GATE if t["source"] == "ca" and run == teacher_run(config, run.dataset) else TRAINING
+
+
+def bm25_priority(config: dict, dataset: str, split: str) -> int:
+    """Training's splits (train, valid, train-eval) before the evaluated ones (dev, dl19)."""
+    training = {"train", TRAIN_EVAL, config["datasets"][dataset]["valid_split"]}
+    return TRAINING if split in training else REST
+
+
 def _training(config: dict, dataset: str) -> dict:
     return {**config["training"], **config["datasets"][dataset].get("training", {})}
 

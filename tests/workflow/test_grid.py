@@ -1,5 +1,6 @@
 """The grid functions that common.smk calls, on the real config.yaml."""
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -418,3 +419,16 @@ def test_every_model_of_a_result_shares_one_train_mrr_set():
         assert {tuple(sorted(grid.train_eval_files(c, r.dataset).items())) for r in grid.experiment_runs(c, name)} \
             == sets
     assert not {f for r in all_runs(c) for f in grid.train_eval_files(c, r.dataset).values()} & reported_files(c)
+
+
+def test_priorities_put_the_teacher_and_trainings_bm25_first():
+    c = config()
+    nq_teacher = grid.teacher_run(c, "nq")
+    assert grid.train_priority(c, nq_teacher) == grid.GATE
+    # MS MARCO's teacher is published (no CA trains for it): its CA is an ordinary run.
+    assert grid.train_priority(c, Run("msmarco", "ca", "bert-base", "one_hot", 0)) == grid.TRAINING
+    assert grid.train_priority(c, dataclasses.replace(nq_teacher, seed=1)) == grid.TRAINING
+    assert grid.GATE > grid.TRAINING > grid.REST
+    assert grid.bm25_priority(c, "msmarco", "valid") == grid.TRAINING
+    assert grid.bm25_priority(c, "nq", "train-eval") == grid.TRAINING
+    assert grid.bm25_priority(c, "msmarco", "dl19") == grid.REST

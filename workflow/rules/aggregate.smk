@@ -13,6 +13,7 @@ rule groups:
         k=r"\d+",
     params:
         labels_only=lambda w: "--labels-only" if w.kind == "labels" else "",
+    priority: grid.TRAINING
     resources:
         mem_mb=resources("cpu")["mem_mb"],
     log:
@@ -39,6 +40,7 @@ rule groups_triples:
         labels_only=lambda w: "--labels-only" if w.kind == "labels" else "",
         negatives=lambda w: (f"--negatives-per-query {grid.triplet_negatives(config, w.dataset)}"
                              if grid.triplet_negatives(config, w.dataset) else ""),
+    priority: grid.TRAINING
     resources:
         mem_mb=resources("cpu")["mem_mb"],
     log:

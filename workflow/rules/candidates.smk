@@ -7,6 +7,7 @@ rule bm25_index:
         f"{DATA}/{{dataset}}/corpus.parquet",
     output:
         directory(f"{DATA}/{{dataset}}/bm25-index"),
+    priority: grid.GATE
     threads: resources("cpu")["threads"]
     resources:
         mem_mb=resources("cpu")["mem_mb"],
@@ -31,6 +32,7 @@ rule bm25_run:
         k1=config["bm25"]["k1"],
         b=config["bm25"]["b"],
         depth=config["bm25"]["depth"],
+    priority: lambda w: grid.bm25_priority(config, w.dataset, w.split)
     threads: resources("cpu")["threads"]
     resources:
         mem_mb=resources("cpu")["mem_mb"],
@@ -82,6 +84,7 @@ rule train_pairs:
         negatives=lambda w: config["datasets"][w.dataset]["synthetic"]["train_negatives"],
         sample_depth=lambda w: config["datasets"][w.dataset]["synthetic"]["train_sample_depth"],
         random=lambda w: config["datasets"][w.dataset]["synthetic"]["train_random_negatives"],
+    priority: grid.TRAINING
     log:
         "logs/train_pairs/{dataset}.log",
     benchmark:

@@ -159,6 +159,7 @@ rule train_eval_split:
     params:
         n=config["train_eval"]["queries"],
         seed=config["train_eval"]["seed"],
+    priority: grid.TRAINING
     log:
         "logs/train_eval_split/{dataset}.log",
     benchmark:
@@ -178,6 +179,7 @@ rule tokenizer:
         directory(f"{DATA}/{{dataset}}/tokenizer"),
     params:
         vocab_size=config["tokenizer"]["vocab_size"],
+    priority: grid.TRAINING
     log:
         "logs/tokenizer/{dataset}.log",
     benchmark:

@@ -14,6 +14,7 @@ rule teacher_import:
         triples=f"{DATA}/{{dataset}}/teacher-triples.parquet",
     wildcard_constraints:
         dataset=_alternatives([d for d in DATASETS if config["datasets"][d]["teacher"]["source"] == "published"]),
+    priority: grid.GATE
     resources:
         mem_mb=resources("cpu")["mem_mb"],
     log:
@@ -37,6 +38,7 @@ rule teacher_score:
         f"{DATA}/{{dataset}}/teacher-pairs.parquet",
     wildcard_constraints:
         dataset=_alternatives([d for d in DATASETS if config["datasets"][d]["teacher"]["source"] == "ca"]),
+    priority: grid.GATE
     threads: resources("score")["threads"]
     resources:
         gpu=resources("score")["gpu"],

@@ -23,6 +23,7 @@ rule train:
         spec=train_spec,
         tokenizer=lambda w, input: f"--tokenizer {input.tokenizer}" if "tokenizer" in input.keys() else "",
         checkpoints=f"checkpoints/{RUN}",
+    priority: lambda w: grid.train_priority(config, run_of(w))
     threads: lambda w: resources("train")["threads"] * train_execution(w)["processes"]
     resources:
         gpu=lambda w: resources("train")["gpu"] * train_execution(w)["processes"],
