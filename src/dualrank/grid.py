@@ -388,7 +388,7 @@ def check_resources(config: dict) -> list[str]:
     if config.get("index", {"factory": "Flat"}) != {"factory": "Flat"}:
         from dualrank.retrieval import ann
 
-        runs = retrieval_runs(config)
+        runs = [r for r in retrieval_runs(config) if r.arch != "bm25"]
         for dim in {widths.get(r.encoder) or encoder_shape(config, r.encoder)["hidden"] for r in runs}:
             try:
                 ann.check_spec(config["index"], dim)
