@@ -137,3 +137,14 @@ def test_an_uncached_hf_id_is_an_error_offline_and_a_warning_online(tmp_path, mo
     assert check_encoder_files(hf, "encoders.x") == (384, None)
     with pytest.raises(InputError, match=r"encoders\.x\.hf_id: 'no such/model id' is not a Hugging Face model id"):
         check_encoder_files(spec(hf_id="no such/model id"), "encoders.x")
+
+
+def test_a_job_given_a_folder_that_is_no_model_says_what_it_needs(tmp_path):
+    # A hand-written --spec skips the DAG check: the job itself says what the folder lacks.
+    from dualrank.models.encoders import load_tokenizer
+
+    (tmp_path / "README.md").write_text("not a checkpoint\n")
+    for path in (tmp_path, tmp_path / "missing"):
+        with pytest.raises(InputError, match=rf"encoder '{path}' cannot be loaded; it must be a directory "
+                                             r"holding the checkpoint's config\.json, weights and tokenizer"):
+            load_tokenizer({"hf_id": None, "path": str(path), "init": None})

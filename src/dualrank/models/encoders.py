@@ -29,7 +29,7 @@ def _pretrained(load, spec: dict):
     name = source(spec)
     try:
         return load(name)
-    except OSError as e:
+    except (OSError, ValueError) as e:  # a repository id it is not, a folder holding no tokenizer
         how = ("a directory holding the checkpoint's config.json, weights and tokenizer" if spec.get("path")
                else "in the Hugging Face cache or reachable online: pre-download it with "
                     f"`hf download {name}` where there is network, or set the encoder's path: to a local copy")
