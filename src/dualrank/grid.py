@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dualrank.spec import EncoderSpec, ExecutionSpec, LossSpec, TrainingSpec, TrainSpec, split_execution
+from dualrank.spec import (EncoderSpec, ExecutionSpec, LossSpec, TrainingSpec, TrainSpec, check_encoders_here,
+                           split_execution)
 
 # Losses trained on labels alone (no teacher scores): their groups come straight from the
 # labelled pairs, so they can train before any teacher exists (the CA teacher itself).
@@ -315,7 +316,8 @@ def alternatives(names) -> str:
 
 def check_config(config: dict) -> None:
     """Raise InputError naming the config key whose reference to another entry is broken."""
-    _check_encoders(config)
+    for name, spec in config["encoders"].items():  # exactly one of hf_id, path, init (null: absent)
+        EncoderSpec.from_dict(spec, f"config key encoders.{name}")
     _check_table(config, "table1")
     for name, e in config.get("experiments", {}).items():
         _check_experiment(config, name, e)
@@ -324,9 +326,27 @@ def check_config(config: dict) -> None:
         if t["source"] == "ca" and (t.get("encoder") not in config["encoders"]
                                     or t.get("variant") not in config["losses"]):
             raise _error(f"config key datasets.{ds}.teacher: a CA teacher needs a known encoder and variant")
+        if t["source"] == "ca" and is_distilled(config, t["variant"]):
+            raise _error(f"config key datasets.{ds}.teacher.variant: {t['variant']!r} learns from this teacher, "
+                         f"which would then depend on itself; name a variant of loss "
+                         f"{' or '.join(sorted(LABEL_ONLY_LOSSES))}")
         for loss in config["datasets"][ds].get("losses", {}):
             if loss not in config["losses"]:
                 raise _error(f"config key datasets.{ds}.losses: unknown loss variant {loss!r}")
+        _check_splits(config, ds)
+
+
+PREPARED_SPLITS = {"msmarco": ("train", "valid", "dev", "dl19"), "nq": ("train", "valid", "dev")}  # data.smk
+
+
+def _check_splits(config: dict, ds: str) -> None:
+    d = config["datasets"][ds]
+    splits = d["synthetic"]["splits"] if d["source"] == "synthetic" else PREPARED_SPLITS[d["source"]]
+    named = [(f"datasets.{ds}.valid_split", d["valid_split"])] + [
+        (f"datasets.{ds}.evaluations.{n}.split", e.get("split", n)) for n, e in d["evaluations"].items()]
+    for key, split in named:
+        if split not in splits:
+            raise _error(f"config key {key}: no split {split!r} in dataset {ds}; its splits: {', '.join(splits)}")
 
 
 def _error(message: str) -> Exception:
@@ -334,13 +354,6 @@ def _error(message: str) -> Exception:
     from dualrank.data.io import InputError
 
     return InputError(message)
-
-
-def _check_encoders(config: dict) -> None:
-    for name, spec in config["encoders"].items():
-        given = [k for k in ("hf_id", "path", "init") if spec.get(k) is not None]
-        if len(given) != 1:
-            raise _error(f"config key encoders.{name}: give exactly one of hf_id, path, init (got {given})")
 
 
 def _check_table(config: dict, table: str) -> None:
@@ -372,3 +385,32 @@ def _check_experiment(config: dict, name: str, e: dict) -> None:
             raise _error(f"config key {where}: unknown encoder {r['encoder']!r}")
         if r["loss"] not in config["losses"]:
             raise _error(f"config key {where}: unknown loss variant {r['loss']!r}")
+
+
+
+
+# -- What the config alone cannot say (common.smk, after check_config): files here, FAISS --------
+
+def _used_encoders(config: dict) -> dict[str, dict]:
+    used = {r["encoder"] for r in config["table1"]["rows"] if r["arch"] != "bm25"}
+    used |= {d["teacher"]["encoder"] for d in config["datasets"].values() if d["teacher"]["source"] == "ca"}
+    for e in config.get("experiments", {}).values():
+        used |= {r["encoder"] for r in e.get("rows", []) + list(e.get("methods", {}).values()) if "encoder" in r}
+        used |= set(e.get("encoders", []))
+    return {n: spec for n, spec in config["encoders"].items() if n in used}
+
+
+def check_resources(config: dict) -> list[str]:
+    """Raise InputError naming the key of a used encoder that cannot load here (spec.check_encoder_files)
+    or of an ``index`` FAISS cannot build at a retrieval encoder's width; return the warnings."""
+    widths, warnings = check_encoders_here(_used_encoders(config))
+    if config.get("index", {"factory": "Flat"}) != {"factory": "Flat"}:
+        from dualrank.retrieval import ann
+
+        runs = [r for r in retrieval_runs(config) if r.arch != "bm25"]
+        for dim in {widths.get(r.encoder) or encoder_shape(config, r.encoder)["hidden"] for r in runs}:
+            try:
+                ann.check_spec(config["index"], dim)
+            except ValueError as e:
+                raise _error(f"config key index: {e}") from None
+    return warnings

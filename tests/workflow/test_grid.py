@@ -291,12 +291,16 @@ def small() -> dict:
     """A config with every cross-reference check_config follows, all of them valid."""
     ev = {"dev": {"mode": "rerank", "rel_level": 1, "depth": 10}}
     return {
-        "encoders": {"tiny": {"init": {"layers": 2, "hidden": 32}}, "base": {"hf_id": "bert-base-uncased"},
+        "encoders": {"tiny": {"init": {"layers": 2, "hidden": 32, "heads": 2, "intermediate": 64}},
+                     "base": {"hf_id": "bert-base-uncased"},
                      "local": {"path": "models/x", "hf_id": None}},
         "losses": {"one_hot": {"loss": "one_hot", "k": 2}, "m3se": {"loss": "m3se", "k": 2}},
-        "datasets": {"msmarco": {"teacher": {"source": "published"}, "evaluations": dict(ev)},
-                     "nq": {"teacher": {"source": "ca", "encoder": "base", "variant": "one_hot", "seed": 0},
-                            "evaluations": dict(ev)}},
+        "datasets": {"msmarco": {"source": "msmarco", "valid_split": "valid", "teacher": {"source": "published"},
+                                 "evaluations": {n: dict(e) for n, e in ev.items()}},
+                     "nq": {"source": "synthetic", "valid_split": "valid",
+                            "synthetic": {"splits": ["train", "valid", "dev"]},
+                            "teacher": {"source": "ca", "encoder": "base", "variant": "one_hot", "seed": 0},
+                            "evaluations": {n: dict(e) for n, e in ev.items()}}},
         "table1": {"columns": [{"name": "NQ", "dataset": "nq", "evaluation": "dev"}],
                    "rows": [{"name": "BM25", "arch": "bm25"},
                             {"name": "M3SE", "arch": "de", "encoder": "tiny", "loss": "m3se"}]},
@@ -358,6 +362,18 @@ BROKEN = {
                            r"datasets\.nq\.teacher: a CA teacher needs a known encoder and variant"),
     "CA teacher variant": (_set("datasets", "nq", "teacher", "variant", value="kl"),
                            r"datasets\.nq\.teacher: a CA teacher needs a known encoder and variant"),
+    "CA teacher distilled from itself": (_set("datasets", "nq", "teacher", "variant", value="m3se"),
+                                         r"datasets\.nq\.teacher\.variant: 'm3se' learns from this teacher, "
+                                         r"which would then depend on itself; name a variant of loss focal or one_hot"),
+    "valid split of a real source": (_set("datasets", "msmarco", "valid_split", value="validation"),
+                                     r"datasets\.msmarco\.valid_split: no split 'validation' in dataset msmarco; "
+                                     r"its splits: train, valid, dev, dl19"),
+    "valid split of a synthetic source": (_set("datasets", "nq", "valid_split", value="dl19"),
+                                          r"datasets\.nq\.valid_split: no split 'dl19' in dataset nq; "
+                                          r"its splits: train, valid, dev"),
+    "evaluation split": (_set("datasets", "nq", "evaluations", "dev", "split", value="test"),
+                         r"datasets\.nq\.evaluations\.dev\.split: no split 'test' in dataset nq; "
+                         r"its splits: train, valid, dev"),
 }
 
 

@@ -3,6 +3,8 @@
 import json
 import os
 
+from snakemake.logging import logger
+
 from dualrank import grid
 from dualrank.grid import Run
 from dualrank.report import targets
@@ -21,8 +23,11 @@ def datasets_with(key, *values):
     return _alternatives([d for d in DATASETS if config["datasets"][d][key] in values])
 
 
-# What the schema cannot say: names that must name another entry (dualrank.grid.check_config).
+# What the schema cannot say: names that must name another entry (dualrank.grid.check_config);
+# then what the config cannot say alone: the encoders' files here and the FAISS index type.
 grid.check_config(config)
+for _warning in grid.check_resources(config):
+    logger.warning(f"warning: {_warning}")
 
 
 def run_of(w):

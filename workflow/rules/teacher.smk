@@ -51,5 +51,5 @@ rule teacher_score:
     conda:
         "../../envs/dualrank.yaml"
     shell:
-        "dualrank gpu --gpus {resources.gpu} -- dualrank teacher-score --model {input.model:q} --pairs {input.pairs:q} "
-        "--corpus {input.corpus:q} --queries {input.queries:q} --out {output:q} --threads {threads} 2> {log:q}"
+        "dualrank gpu --gpus {resources.gpu:q} -- dualrank teacher-score --model {input.model:q} --pairs {input.pairs:q} "
+        "--corpus {input.corpus:q} --queries {input.queries:q} --out {output:q} --threads {threads:q} 2> {log:q}"
