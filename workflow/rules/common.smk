@@ -158,11 +158,26 @@ TABLES = grid.experiment_names(config, "table")
 FIGURES = grid.experiment_names(config, "figure")
 
 
+# The config files given on the command line, in merge order after config.yaml: every table
+# and figure footer names them (dualrank.grid.provenance).
+CONFIG_FILES = [os.path.relpath(f, workflow.basedir)
+                if os.path.abspath(f).startswith(os.path.abspath(workflow.basedir) + os.sep) else str(f)
+                for f in workflow.overwrite_configfiles]
+
+
 def experiment_layout(w):
-    return json.dumps(grid.experiment_layout(config, w.name))
+    return json.dumps(grid.experiment_layout(config, w.name, CONFIG_FILES))
 
 
-def caption_text(w):
-    # `snakemake --report` does not expand wildcards in a caption path: result.rst prints this.
-    with open(os.path.join(workflow.basedir, "workflow", "report", f"{w.name}.rst")) as f:
-        return f.read()
+def caption_text(name):
+    # `snakemake --report` does not expand wildcards in a caption path: result.rst prints this,
+    # the result's own caption followed by what this run of it used (grid.caption_facts).
+    with open(os.path.join(workflow.basedir, "workflow", "report", f"{name}.rst")) as f:
+        return f.read().rstrip("\n") + "\n\n" + grid.caption_facts(config, name, CONFIG_FILES) + "\n"
+
+
+def report_labels(name):
+    # Zero-padded numbers: the report lists results in the paper's order (table2 before table10).
+    from dualrank.report.provenance import report_labels
+
+    return report_labels(name)
