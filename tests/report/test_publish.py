@@ -32,7 +32,7 @@ def test_footer_names_preset_files_sizes_seeds_and_std(tmp_path):
     assert provenance.lines(prov, tmp_path) == [
         "Preset: demo (config.yaml + workflow/presets/demo.yaml)",
         "Encoders (trained sizes): bert-6-768 = 2-layer × 64-wide", "Seeds: 0, 1",
-        "Spread: mean ± sample std (ddof = 1) over seeds; one seed: no std", "Commit: unknown"]
+        "Spread: mean ± sample std (ddof = 1) over seeds; one seed: no std", "Rendered at commit: unknown"]
     one = provenance.lines({**prov, "seeds": [0]}, tmp_path)
     assert one[2:4] == ["Seeds: 0", "Spread: one seed, so no std"]
 
@@ -56,7 +56,7 @@ MD = """**Table 9**
 Cells: ours, one seed & more.
 
 *Preset: demo*{BR}
-*Commit: unknown*
+*Rendered at commit: unknown*
 """.format(BR="  ")
 
 
@@ -67,7 +67,7 @@ def test_html_is_the_markdown_table_escaped():
     assert "<td>Baseline &lt;DE&gt; | tied</td><td>0.300 ± 0.010</td><td>0.200</td>" in html   # \\| is a bar
     assert "<td><strong>bold</strong> row</td>" in html
     assert "<p>Cells: ours, one seed &amp; more.</p>" in html
-    assert '<p class="footer"><em>Preset: demo</em><br>\n<em>Commit: unknown</em></p>' in html
+    assert '<p class="footer"><em>Preset: demo</em><br>\n<em>Rendered at commit: unknown</em></p>' in html
     assert html.count("<tr>") == 3 and "mailto" not in html and "---" not in html
 
 

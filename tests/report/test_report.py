@@ -315,7 +315,7 @@ def test_figures_are_legible_and_say_what_produced_them(tree, tmp_path, drawn, n
     (fig,) = drawn
     assert legibility_problems(fig) == []
     footer = fig._supxlabel.get_text().replace("\n", " ")
-    assert "Preset: demo" in footer and "bert-6-128 = 2-layer × 16-wide" in footer and "Commit: " in footer
+    assert "Preset: demo" in footer and "bert-6-128 = 2-layer × 16-wide" in footer and "Rendered at commit: " in footer
     if kind == "learning_curve":
         labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
         assert "validation" in labels and "dev" not in labels

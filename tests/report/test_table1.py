@@ -112,7 +112,7 @@ def test_command_writes_both_files_and_errors_in_one_line(layout, tmp_path):
     # the footer: preset, seeds, std convention, and the commit ("unknown": tmp_path is outside git)
     assert text.rstrip().endswith("*Preset: demo*  \n*Encoders (trained sizes): none*  \n*Seeds: 0, 1*  \n"
                                   "*Spread: mean ± sample std (ddof = 1) over seeds; one seed: no std*  \n"
-                                  "*Commit: unknown*")
+                                  "*Rendered at commit: unknown*")
     assert about.read_text().splitlines()[1:3] == ["Preset: demo", "Encoders (trained sizes): none"]
     assert "<h2>Table 1</h2>" in html.read_text() and "<td>M3SE</td>" in html.read_text()
     r = subprocess.run(cmd + ["{"], env=env, capture_output=True, text=True)

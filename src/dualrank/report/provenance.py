@@ -61,7 +61,7 @@ def lines(prov: dict | None, where: str | Path = ".") -> list[str]:
     seed_text = ", ".join(map(str, seeds)) if seeds else "unknown"
     spread = STD if not seeds or len(seeds) > 1 else "one seed, so no std"
     return [f"Preset: {preset}", f"Encoders (trained sizes): {enc}", f"Seeds: {seed_text}",
-            f"Spread: {spread}", f"Commit: {commit(where)}"]
+            f"Spread: {spread}", f"Rendered at commit: {commit(where)}"]
 
 
 def text(prov: dict | None, where: str | Path = ".") -> str:
