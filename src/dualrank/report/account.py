@@ -1,6 +1,7 @@
 """The README's account of the demo, generated from measured tables so that it cannot drift.
 
-    python -m dualrank.report.account --results results --snapshot docs/demo-results --readme README.md
+    python -m dualrank.report.account --results results --snapshot docs/demo-results --readme README.md \\
+        [--trained-at COMMIT]
     python -m dualrank.report.account --snapshot docs/demo-results --readme README.md --check
 
 The first form copies a finished demo's Table 1, 2 and 7 (their CSVs and ``.about.txt``
@@ -13,6 +14,8 @@ block is computed here from the CSVs; nothing is typed by hand.
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -59,7 +62,8 @@ def table1_lines(t1: pd.DataFrame) -> list[str]:
         subset=["mean"])
     if not retr.empty:
         best = retr.loc[retr["mean"].idxmax()]
-        out.append(f"- MS MARCO-like retrieval from the whole corpus: the best DE row ({best['row']}) reaches "
+        name = re.sub(r"\s*\(\d+-layer\)", "", best["row"])
+        out.append(f"- MS MARCO-like retrieval from the whole corpus: the best DE row ({name}) reaches "
                    f"MRR@10 {best['mean']:.3f}; BM25 {t1_value(t1, BM25, 'MSMARCO retrieval'):.3f}.")
     return out
 
@@ -76,13 +80,17 @@ def table2_lines(t2: pd.DataFrame) -> list[str]:
 
 
 def table7_lines(t7: pd.DataFrame) -> list[str]:
+    # config.yaml's Table 7: "Dual-encoder ColBERT" is the ColBERT trained on one-hot labels,
+    # "M3SE" and "Softmax CE" the ColBERTs distilled with them, beside the CA.
     dev = t7[t7["column"] == "dev mrr@10"].set_index("row")["mean"].sort_values(ascending=False)
-    return [f"- Table 7 (ColBERT and the distilled DEs, dev MRR@10): highest {dev.index[0]} ({dev.iloc[0]:.3f}); "
+    return [f"- Table 7 (the one-hot ColBERT, \"Dual-encoder ColBERT\", and the ColBERTs distilled with M3SE and "
+            f"softmax CE, beside the CA; dev MRR@10): highest {dev.index[0]} ({dev.iloc[0]:.3f}); "
             + ", ".join(f"{r} {v:.3f}" for r, v in dev.iloc[1:].items()) + "."]
 
 
-def account(snapshot: Path) -> str:
-    """The generated block (without the markers) from the snapshot's CSVs and footers."""
+def account(snapshot: Path, label: str | None = None) -> str:
+    """The generated block (without the markers) from the snapshot's CSVs and footers; ``label``
+    is how it names the snapshot (default its path)."""
     t1 = load(snapshot, "table1")
     if t1 is None:
         raise InputError(f"{snapshot}/table1.csv: no such file (run with --results to take a snapshot)")
@@ -94,7 +102,10 @@ def account(snapshot: Path) -> str:
     about = snapshot / "table1.about.txt"
     if about.exists():
         facts = [x for x in about.read_text().splitlines()[1:] if x]
-        lines += ["", "Measured with: " + "; ".join(facts) + f" (the snapshot: `{snapshot.as_posix()}/`)."]
+        trained = snapshot / "trained-at.txt"
+        if trained.exists():
+            facts.append(f"runs trained at commit: {trained.read_text().strip()}")
+        lines += ["", "Measured with: " + "; ".join(facts) + f" (the snapshot: `{label or snapshot.as_posix()}/`)."]
     return "\n".join(lines)
 
 
@@ -106,7 +117,10 @@ def replace_block(readme: str, block: str) -> str:
     return f"{head}{BEGIN}\n{block}\n{END}{tail}"
 
 
-def snapshot_results(results: Path, snapshot: Path) -> None:
+def snapshot_results(results: Path, snapshot: Path, trained_at: str | None) -> None:
+    if trained_at:
+        snapshot.mkdir(parents=True, exist_ok=True)
+        write_text(snapshot / "trained-at.txt", trained_at + "\n")
     for name in TABLES:
         for ext in (".csv", ".about.txt"):
             src = results / f"{name}{ext}"
@@ -120,13 +134,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--results", type=Path, help="a finished demo's results folder to snapshot first")
     ap.add_argument("--snapshot", type=Path, required=True, help="the committed copy of the tables (docs/demo-results)")
     ap.add_argument("--readme", type=Path, required=True, help="the README whose marked block is written or checked")
+    ap.add_argument("--trained-at", help="with --results: the commit the runs were trained at, if not the renderer's")
     ap.add_argument("--check", action="store_true", help="only check that the README's block is up to date")
     a = ap.parse_args(argv)
     try:
         if a.results:
-            snapshot_results(a.results, a.snapshot)
+            snapshot_results(a.results, a.snapshot, a.trained_at)
         text = a.readme.read_text()
-        new = replace_block(text, account(a.snapshot))
+        new = replace_block(text, account(a.snapshot, Path(os.path.relpath(a.snapshot, a.readme.parent)).as_posix()))
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
