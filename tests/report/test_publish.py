@@ -64,8 +64,9 @@ def test_html_is_the_markdown_table_escaped():
     html = publish.to_html(MD, "Table 9")
     assert "<h2>Table 9</h2>" in html
     assert "<th>Strategy</th><th>train MRR@10</th><th>dev MRR@10</th>" in html
-    assert "<td>Baseline &lt;DE&gt; | tied</td><td>0.300 ± 0.010</td><td>0.200</td>" in html   # \\| is a bar
-    assert "<td><strong>bold</strong> row</td>" in html
+    # \\| is a bar; cells of numbers stay on one line (class num)
+    assert '<td>Baseline &lt;DE&gt; | tied</td><td class="num">0.300 ± 0.010</td><td class="num">0.200</td>' in html
+    assert '<td><strong>bold</strong> row</td><td class="num">N/A</td>' in html
     assert "<p>Cells: ours, one seed &amp; more.</p>" in html
     assert '<p class="footer"><em>Preset: demo</em><br>\n<em>Rendered at commit: unknown</em></p>' in html
     assert html.count("<tr>") == 3 and "mailto" not in html and "---" not in html

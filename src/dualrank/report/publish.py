@@ -23,11 +23,15 @@ STYLE = """body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif
 table{border-collapse:collapse;margin:0.8em 0}
 th,td{border:1px solid #bbb;padding:3px 8px;vertical-align:top}
 th{background:#eef1f5;text-align:left}
+td:first-child{min-width:12em}
 td{font-variant-numeric:tabular-nums}
+td.num{white-space:nowrap}
 tr:nth-child(even) td{background:#fafafa}
 p.footer{color:#555;font-size:12px}"""
 
 _BAR = re.compile(r"(?<!\\)\|")
+# A cell of numbers ("0.383 ± 0.027 (0.370, +0.013)", "0.000⋆", "N/A"): kept on one line.
+_NUMERIC = re.compile(r"[-+−\d.,±()⋆†♦—N/A ]+")
 
 
 def inline(text: str) -> str:
@@ -48,7 +52,9 @@ def table_html(block: list[str]) -> str:
     head, body = block[0], [b for b in block[1:] if not re.fullmatch(r"\|?(\s*:?-+:?\s*\|)+\s*:?-*:?\s*", b.strip())]
     out = ["<table>", "<thead><tr>" + "".join(f"<th>{inline(c)}</th>" for c in cells(head)) + "</tr></thead>",
            "<tbody>"]
-    out += ["<tr>" + "".join(f"<td>{inline(c)}</td>" for c in cells(b)) + "</tr>" for b in body]
+    num = ' class="num"'
+    out += ["<tr>" + "".join(f"<td{num if _NUMERIC.fullmatch(c) else ''}>{inline(c)}</td>" for c in cells(b)) + "</tr>"
+            for b in body]
     return "\n".join(out + ["</tbody>", "</table>"])
 
 
