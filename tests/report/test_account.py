@@ -1,6 +1,7 @@
 """The README's demo account: generated from the committed snapshot of a finished demo's tables
 (docs/demo-results), so every number and comparison it states is checked here."""
 
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -14,9 +15,20 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_readme_block_is_what_the_snapshot_gives():
     """Fails when README.md's demo account and docs/demo-results disagree (a hand edit, or a new
-    snapshot without regenerating); the fix is `python -m dualrank.report.account ...`."""
-    assert account.main(["--snapshot", str(ROOT / "docs/demo-results"), "--readme", str(ROOT / "README.md"),
-                         "--check"]) == 0
+    snapshot without regenerating); the fix is `dualrank demo-account ...`."""
+    account.update(ROOT / "docs/demo-results", ROOT / "README.md", check=True)
+
+
+def test_check_fails_on_a_hand_edit(tmp_path):
+    snapshot, readme = tmp_path / "docs" / "demo-results", tmp_path / "README.md"
+    shutil.copytree(ROOT / "docs/demo-results", snapshot)
+    text = (ROOT / "README.md").read_text()
+    readme.write_text(text.replace("is above the one-hot DE", "is far above the one-hot DE", 1))
+    with pytest.raises(InputError, match="its demo account is not what"):
+        account.update(snapshot, readme, check=True)
+    account.update(snapshot, readme)          # regenerated: the hand edit is gone
+    assert readme.read_text().split(account.END)[0].split(account.BEGIN)[1] == \
+        text.split(account.END)[0].split(account.BEGIN)[1]
 
 
 def test_readme_numbers_are_the_snapshots_means():

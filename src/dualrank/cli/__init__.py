@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "metrics": "MRR@10 and nDCG@10 of any run file against qrels (JSON on stdout)",
     "table1": "render Table 1 from its runs' metrics",
     "render": "render one of Tables 2-12 or Figures 1-8",
+    "demo-account": "the README's account of the demo, generated from a finished demo's tables",
     "gpu": "run a command on exactly the GPUs its Snakemake job was given",
 }
 

@@ -63,7 +63,9 @@ def legend_outside(ax, **kw) -> None:
 
 
 def _overlap(labels, renderer) -> bool:
-    boxes = [t.get_window_extent(renderer) for t in labels if t.get_visible() and t.get_text()]
+    # Padded by about a character in all: labels that nearly touch ("-1.00-0.75") count as crowded.
+    boxes = [t.get_window_extent(renderer).padded(0.5 * t.get_fontsize()) for t in labels
+             if t.get_visible() and t.get_text()]
     return any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
 
 
@@ -84,8 +86,9 @@ def fit_ticks(fig) -> None:
         if not crowded:
             return
         for a in crowded:
-            n = max(len([t for t in a.get_ticklabels() if t.get_text()]) - 2, 2)
-            a.set_major_locator(MaxNLocator(nbins=n, steps=[1, 2, 2.5, 5, 10]))
+            lo, hi = sorted(a.get_view_interval())
+            shown = sum(lo <= x <= hi for x in a.get_majorticklocs())
+            a.set_major_locator(MaxNLocator(nbins=max(shown - 2, 2), steps=[1, 2, 2.5, 5, 10]))
 
 
 def save(fig, png: str, pdf: str, layout: dict | None = None) -> None:
