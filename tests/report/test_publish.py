@@ -96,3 +96,29 @@ def test_caption_facts_render_without_mail_links_and_name_the_sizes():
             "encoders": {"bert-6-768": {"layers": 2, "hidden": 64}}}
     html = publish_parts(provenance.caption(prov), writer_name="html")["body"]
     assert "mailto" not in html and "bert-6-768 = 2-layer × 64-wide" in html and "no band" in html
+
+
+@pytest.mark.parametrize("preset", [None, "workflow/presets/demo.yaml"])
+def test_report_front_page_describes_the_configuration(preset):
+    """workflow/report/workflow.rst as `snakemake --report` renders it (Jinja with trim_blocks and
+    lstrip_blocks, then docutils): seeds, paper or not, and each encoder's size or checkpoint."""
+    import yaml
+    from jinja2 import Environment
+    from snakemake.utils import update_config
+
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    if preset:
+        update_config(config, yaml.safe_load((ROOT / preset).read_text()))
+
+    class Snakemake:
+        pass
+
+    Snakemake.config = config
+    text = Environment(trim_blocks=True, lstrip_blocks=True).from_string(
+        (ROOT / "workflow/report/workflow.rst").read_text()).render(snakemake=Snakemake)
+    html = publish_parts(text, writer_name="html", settings_overrides={"report_level": 2, "halt_level": 2})["body"]
+    assert f"Seeds: {', '.join(map(str, config['seeds']))};" in html and html.count("<li>") == len(config["encoders"])
+    if preset:
+        assert "<li>bert-6-768: 2-layer × 64-wide, trained from scratch</li>" in html and "not the paper" in html
+    else:
+        assert "<li>bert-base: pre-trained bert-base-uncased</li>" in html and "published values beside ours" in html
