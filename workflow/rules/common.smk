@@ -2,6 +2,7 @@
 # dualrank.grid (unit-tested, no torch import) so that a dry run of the paper grid stays fast.
 import json
 import os
+from pathlib import Path
 
 from dualrank import grid
 from dualrank.grid import Run
@@ -160,9 +161,13 @@ FIGURES = grid.experiment_names(config, "figure")
 
 # The config files given on the command line, in merge order after config.yaml: every table
 # and figure footer names them (dualrank.grid.provenance).
-CONFIG_FILES = [os.path.relpath(f, workflow.basedir)
-                if os.path.abspath(f).startswith(os.path.abspath(workflow.basedir) + os.sep) else str(f)
-                for f in workflow.overwrite_configfiles]
+def _as_given(path):
+    # Relative to the workflow when inside it (workflow/presets/demo.yaml), else as given.
+    p, base = Path(path).resolve(), Path(workflow.basedir).resolve()
+    return str(p.relative_to(base)) if p.is_relative_to(base) else str(path)
+
+
+CONFIG_FILES = [_as_given(f) for f in workflow.overwrite_configfiles]
 
 
 def experiment_layout(w):
@@ -173,7 +178,8 @@ def caption_text(name):
     # `snakemake --report` does not expand wildcards in a caption path: result.rst prints this,
     # the result's own caption followed by what this run of it used (grid.caption_facts).
     with open(os.path.join(workflow.basedir, "workflow", "report", f"{name}.rst")) as f:
-        return f.read().rstrip("\n") + "\n\n" + grid.caption_facts(config, name, CONFIG_FILES) + "\n"
+        caption = f.read().rstrip()
+    return f"{caption}\n\n{grid.caption_facts(config, name, CONFIG_FILES)}\n"
 
 
 def report_labels(name):
