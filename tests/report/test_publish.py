@@ -87,14 +87,14 @@ def test_captions_render_without_mail_links(caption):
     """docutils (what `snakemake --report` renders captions with) reads a bare MRR@10 as an
     e-mail address; every caption escapes it."""
     html = publish_parts(caption.read_text().replace("{{ snakemake.params.caption }}", ""),
-                         writer_name="html")["body"]
+                         writer="html")["body"]
     assert "mailto" not in html
 
 
 def test_caption_facts_render_without_mail_links_and_name_the_sizes():
     prov = {"preset": "demo", "config_files": ["config.yaml", "workflow/presets/demo.yaml"], "seeds": [0],
             "encoders": {"bert-6-768": {"layers": 2, "hidden": 64}}}
-    html = publish_parts(provenance.caption(prov), writer_name="html")["body"]
+    html = publish_parts(provenance.caption(prov), writer="html")["body"]
     assert "mailto" not in html and "bert-6-768 = 2-layer × 64-wide" in html and "no band" in html
 
 
@@ -116,7 +116,7 @@ def test_report_front_page_describes_the_configuration(preset):
     Snakemake.config = config
     text = Environment(trim_blocks=True, lstrip_blocks=True).from_string(
         (ROOT / "workflow/report/workflow.rst").read_text()).render(snakemake=Snakemake)
-    html = publish_parts(text, writer_name="html", settings_overrides={"report_level": 2, "halt_level": 2})["body"]
+    html = publish_parts(text, writer="html", settings_overrides={"report_level": 2, "halt_level": 2})["body"]
     assert f"Seeds: {', '.join(map(str, config['seeds']))};" in html and html.count("<li>") == len(config["encoders"])
     if preset:
         assert "<li>bert-6-768: 2-layer × 64-wide, trained from scratch</li>" in html and "not the paper" in html
