@@ -19,9 +19,9 @@ from pathlib import Path
 from dualrank.data.io import write_text
 from dualrank.report import provenance
 
-STYLE = """body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;font-size:14px;margin:1em;color:#222}
+STYLE = """body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;font-size:13px;margin:1em;color:#222}
 table{border-collapse:collapse;margin:0.8em 0}
-th,td{border:1px solid #bbb;padding:3px 8px;vertical-align:top}
+th,td{border:1px solid #bbb;padding:3px 6px;vertical-align:top}
 th{background:#eef1f5;text-align:left}
 td:first-child{min-width:12em}
 td{font-variant-numeric:tabular-nums}
