@@ -16,6 +16,10 @@ report: "workflow/report/workflow.rst"
 validate(config, "workflow/schemas/config.schema.yaml")
 
 
+# The front page of `snakemake --report`: what this configuration is (seeds, datasets, encoder sizes).
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/candidates.smk"

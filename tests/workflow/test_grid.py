@@ -261,7 +261,10 @@ def test_schema_checks_the_new_training_keys_everywhere():
 def test_table1_layout_and_inputs_come_from_the_config():
     c = config()
     layout = grid.table1_layout(c)
-    assert list(layout) == ["columns", "rows", "seeds", "results", "compare_to_paper"]
+    assert list(layout) == ["columns", "rows", "seeds", "results", "compare_to_paper", "provenance"]
+    assert layout["provenance"]["preset"] == "paper" and layout["provenance"]["seeds"] == [0, 1, 2]
+    assert layout["provenance"]["encoders"] == {"bert-base": {"layers": 12, "hidden": 768},
+                                                "bert-6-768": {"layers": 6, "hidden": 768}}
     assert layout["rows"] == c["table1"]["rows"] and layout["columns"] == c["table1"]["columns"]
     assert (layout["seeds"], layout["results"], layout["compare_to_paper"]) == ([0, 1, 2], "results", True)
     inputs = grid.table1_inputs({**c, "results_dir": "out"})

@@ -117,7 +117,10 @@ def test_demo_table1_end_to_end_then_only_the_changed_loss_reruns(demo_workdir):
     assert rest["mean"].between(0, 1).all()
     assert (rest.loc[rest["row"] != "BM25", "seeds"] == 2).all()
     md = (w / "results/table1.md").read_text()
-    assert md.startswith("| Model | MSMARCO re-rank MRR") and "N/A" in md
+    assert md.startswith("**Table 1**\n\n| Model | MSMARCO re-rank MRR") and "N/A" in md
+    # the trained sizes, not the paper's (the CI overlay's bert-base is 1 layer, 32 wide), and the footer
+    assert "| Cross-attention BERT (1-layer × 32-wide) |" in md and "*Preset: demo + ci (config.yaml + " in md
+    assert "<h2>Table 1</h2>" in (w / "results/table1.html").read_text()
     # Every rule logged to logs/.
     assert any((w / "logs/train").rglob("*.log")) and any((w / "logs/bm25_index").rglob("*.log"))
     # The metrics agree with an independent evaluation of the written run.
@@ -172,6 +175,6 @@ def test_demo_table1_end_to_end_then_only_the_changed_loss_reruns(demo_workdir):
         assert (w / f"results/figure{i}.pdf").read_bytes()[:5] == b"%PDF-"
     snakemake(w, "--report", "results/report.html", "results/all", *DEMO, "tests/presets/ci-all.yaml")
     html = (w / "results/report.html").read_text(errors="replace")
-    assert "figure7.png" in html and "table12.csv" in html
+    assert "figure7.png" in html and "table12.csv" in html and "table12.html" in html
     assert "The paper's claims, measured" in html and "T1-gap" in html  # the first page's table
     assert "Appendix C.2: learning curves of CA" in html  # Figure 4's own caption

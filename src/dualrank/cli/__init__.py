@@ -37,6 +37,7 @@ COMMANDS: dict[str, str] = {
     "table1": "render Table 1 from its runs' metrics",
     "render": "render one of Tables 2-12 or Figures 1-8",
     "claims": "the paper's claims, each with a verdict, and paper-versus-measured per cell",
+    "demo-account": "the README's account of the demo, generated from a finished demo's tables",
     "gpu": "run a command on exactly the GPUs its Snakemake job was given",
 }
 

@@ -9,6 +9,7 @@ A run is (dataset, arch, encoder, loss variant, seed) and lives at
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from dualrank.spec import (EncoderSpec, ExecutionSpec, LossSpec, TrainingSpec, TrainSpec,
@@ -263,14 +264,32 @@ def experiment_inputs(config: dict, name: str) -> list[str]:
     return [f"{run.path(config['results_dir'])}/{f}" for run in experiment_runs(config, name) for f in RUN_FILES]
 
 
-def experiment_layout(config: dict, name: str) -> dict:
+def experiment_layout(config: dict, name: str, config_files=()) -> dict:
     e = config["experiments"][name]
+    cells = experiment_cells(config, name)
     return {"name": name, "kind": e["kind"], "dataset": e["dataset"],
             "data_dir": f"{config['data_dir']}/{e['dataset']}",
             "compare_to_paper": config["report"]["compare_to_paper"],
-            "evaluations": e["evaluations"], "cells": experiment_cells(config, name),
+            "evaluations": e["evaluations"], "cells": cells,
             "params": e.get("params", {}),
-            "title": name.replace("table", "Table ").replace("figure", "Figure ")}
+            "title": name.replace("table", "Table ").replace("figure", "Figure "),
+            "provenance": provenance(config, [c["encoder"] for c in cells], e.get("seeds", config["seeds"]),
+                                     config_files)}
+
+
+def preset_name(config_files) -> str:
+    """The preset a run uses, named by the overlays merged over config.yaml ("paper": none)."""
+    names = [os.path.splitext(os.path.basename(str(f)))[0] for f in config_files]
+    names = [n for n in names if n != "config"]
+    return " + ".join(names) or "paper"
+
+
+def provenance(config: dict, encoders, seeds, config_files=()) -> dict:
+    """What a table or figure footer names (dualrank.report.provenance): the preset, the config
+    files merged in order, the seeds and each encoder's trained layers x width."""
+    files = ["config.yaml"] + [str(f) for f in config_files]
+    return {"preset": preset_name(config_files), "config_files": files, "seeds": list(seeds),
+            "encoders": {e: encoder_shape(config, e) for e in dict.fromkeys(encoders)}}
 
 
 def result_files(config: dict) -> list[str]:
@@ -290,11 +309,21 @@ def table1_inputs(config: dict) -> list[str]:
     return [f"{run.path(config['results_dir'])}/metrics.json" for run in table_runs(config)]
 
 
-def table1_layout(config: dict) -> dict:
+def table1_layout(config: dict, config_files=()) -> dict:
     """Table 1's ``--layout``: the ``table1`` block (columns, rows) plus the seeds averaged over,
     the results folder the runs live in and whether to print the paper's values beside ours."""
+    encoders = [r["encoder"] for r in config["table1"]["rows"] if r["arch"] != "bm25"]
     return {**config["table1"], "seeds": config["seeds"], "results": config["results_dir"],
-            "compare_to_paper": config["report"]["compare_to_paper"]}
+            "compare_to_paper": config["report"]["compare_to_paper"],
+            "provenance": provenance(config, encoders, config["seeds"], config_files)}
+
+
+def caption_facts(config: dict, name: str, config_files=()) -> str:
+    """The line a report caption ends with: the preset, encoder sizes and seeds of this result."""
+    from dualrank.report.provenance import caption
+
+    layout = table1_layout(config, config_files) if name == "table1" else experiment_layout(config, name, config_files)
+    return caption(layout["provenance"])
 
 
 def experiment_names(config: dict, prefix: str) -> list[str]:
