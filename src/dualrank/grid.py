@@ -138,8 +138,8 @@ def train_eval_files(config: dict, dataset: str) -> dict[str, str]:
 
 
 def retrieval_runs(config: dict) -> set[Run]:
-    """Runs some result shows a retrieval figure for: only these need a corpus index (a flat
-    index of MS MARCO is ~27 GB, so the grid's other hundred runs must not build one)."""
+    """Runs some result shows a retrieval figure for: only these search the whole corpus (and
+    build a FAISS index with ``index.persistent``; a flat index of MS MARCO is ~27 GB)."""
     out = set()
     modes = {ds: {n: e["mode"] for n, e in d["evaluations"].items()} for ds, d in config["datasets"].items()}
     for col in config["table1"]["columns"]:
@@ -297,6 +297,10 @@ def alternatives(names) -> str:
 def check_config(config: dict) -> None:
     """Raise InputError naming the config key whose reference to another entry is broken."""
     _check_encoders(config)
+    index = config.get("index", {})
+    if not index.get("persistent", True) and index.get("factory") != "Flat":
+        raise _error(f"config key index.factory: {index.get('factory')!r} needs index.persistent: true "
+                     "(without an index, retrieval is exact: Flat)")
     _check_table(config, "table1")
     for name, e in config.get("experiments", {}).items():
         _check_experiment(config, name, e)
