@@ -1,11 +1,11 @@
 """Exact inner-product retrieval streamed over the corpus: Table 1's retrieval column without a
 corpus matrix or an index on disk (config ``index: {persistent: false}``, the default).
 
-The corpus is encoded ``chunk_size`` passages at a time; each chunk is scored against every
-query (fp32 inner products, the paper's score, by FAISS's Flat kernel) and each query keeps a
-running best list, so
-peak memory is set by the chunk and the queries, never by the corpus (MS MARCO as one fp32
-matrix would be 27 GB, and a Flat index a second copy of it).
+The corpus is encoded ``chunk_size`` passages at a time; each chunk is searched by a FAISS
+Flat index of its own (fp32 inner products, the paper's score, bit for bit those of a Flat
+index of the whole corpus) and merged into each query's running best list, so peak memory is
+set by the chunk and the queries, never by the corpus (MS MARCO as one fp32 matrix would be
+27 GB, and a Flat index a second copy of it). ``python -m tools.bench stream`` measures both.
 
 The result is the same as a FAISS ``Flat`` (``IndexFlatIP``) search over the whole corpus,
 ties included. FAISS scans rows in order through a size-k heap that admits a row only if it
@@ -20,6 +20,7 @@ by row descending).
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import time
 
@@ -33,10 +34,10 @@ from dualrank.retrieval.rerank import encode, ranked
 
 log = logging.getLogger(__name__)
 
-#: Scores held at once while a chunk is searched (2^24: 64 MB of fp32 plus 128 MB of row ids
-#: and masks): queries are scored in blocks of about SCORE_BLOCK // chunk.
-SCORE_BLOCK = 1 << 24
-_NO_ROW = torch.iinfo(torch.int64).max  # an empty place: sorts after every real row
+#: Queries searched at once (their per-chunk results and merge: 256 x 4k x ~40 bytes, 40 MB at
+#: k = 1000).
+QUERY_BLOCK = 256
+_NO_ROW = np.iinfo(np.int64).max  # an empty place: sorts after every real row
 
 
 class RunningBest:
@@ -44,31 +45,37 @@ class RunningBest:
     descending, row ascending; chunks may come in any order."""
 
     def __init__(self, n_queries: int, capacity: int):
-        self.scores = torch.full((n_queries, capacity), -torch.inf, dtype=torch.float32)
-        self.rows = torch.full((n_queries, capacity), _NO_ROW, dtype=torch.int64)
+        self.scores = np.full((n_queries, capacity), -np.inf, dtype=np.float32)
+        self.rows = np.full((n_queries, capacity), _NO_ROW, dtype=np.int64)
 
     def add(self, q: np.ndarray, emb: np.ndarray, rows: np.ndarray) -> None:
         """Score the chunk ``emb`` [c, d] (corpus rows ``rows``, ascending) against the queries
-        ``q`` [Q, d] (every query, in this object's order) and merge its best into the lists."""
-        capacity = self.scores.shape[1]
+        ``q`` [Q, d] (every query, in this object's order) and merge its best into the lists.
+        Every score comes from FAISS's own Flat kernel, so that it is bit for bit the one a Flat
+        index of the whole corpus computes (another matmul differs in the last bit and would
+        reorder near-ties)."""
+        m = min(self.scores.shape[1], len(rows))
         chunk = faiss.IndexFlatIP(emb.shape[1])
         chunk.add(emb)
-        rows = torch.from_numpy(np.asarray(rows, dtype=np.int64))
-        for i, j in _blocks(len(q), SCORE_BLOCK // max(1, len(rows))):
-            # FAISS's own kernel, so that every score is bit for bit the one a Flat index of
-            # the whole corpus computes (a range search with no bound returns all of them, in
-            # row order); a different matmul differs in the last bit and reorders near-ties.
-            lims, s, _ = chunk.range_search(q[i:j], -np.inf)
-            if lims[-1] != (j - i) * len(rows):
-                raise ValueError("retrieval: a query or passage embedding is not finite (NaN)")
-            cs, cr = _best(torch.from_numpy(s).view(j - i, len(rows)), rows, capacity)
-            both_s = torch.cat([self.scores[i:j], cs], 1)
-            both_r = torch.cat([self.rows[i:j], cr], 1)
-            # Two stable sorts: by row, then by descending score (ties keep ascending rows).
-            o = torch.argsort(both_r, dim=1, stable=True)
-            both_s, both_r = both_s.gather(1, o), both_r.gather(1, o)
-            o = torch.argsort(-both_s, dim=1, stable=True)[:, :capacity]
-            self.scores[i:j], self.rows[i:j] = both_s.gather(1, o), both_r.gather(1, o)
+        rows = np.asarray(rows, dtype=np.int64)
+        for i, j in _blocks(len(q), QUERY_BLOCK):
+            # The chunk's best m, whatever the order FAISS gives ties, are among its results
+            # when the last result scores below the m-th (or the results are the whole chunk):
+            # search deeper until that holds for every query of the block (ties at the cut
+            # are common: fp32 scores of similar passages collide).
+            k = min(m + 1, len(rows))
+            while True:
+                d, ix = chunk.search(q[i:j], k)
+                if k == len(rows) or (d[:, k - 1] < d[:, m - 1]).all():
+                    break
+                k = min(2 * k, len(rows))
+            self._merge(i, j, d, rows[ix])
+
+    def _merge(self, i: int, j: int, cs: np.ndarray, cr: np.ndarray) -> None:
+        both_s = np.concatenate([self.scores[i:j], cs], 1)
+        both_r = np.concatenate([self.rows[i:j], cr], 1)
+        o = np.lexsort((both_r, -both_s), axis=1)[:, :self.scores.shape[1]]  # score desc, row asc
+        self.scores[i:j], self.rows[i:j] = np.take_along_axis(both_s, o, 1), np.take_along_axis(both_r, o, 1)
 
 
 def _blocks(n: int, size: int) -> list[tuple[int, int]]:
@@ -79,20 +86,6 @@ def _blocks(n: int, size: int) -> list[tuple[int, int]]:
     parts = -(-n // size)
     bounds = np.linspace(0, n, parts + 1).round().astype(int) if n else [0]
     return list(zip(bounds[:-1], bounds[1:]))
-
-
-def _best(s: torch.Tensor, rows: torch.Tensor, m: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Each row's best ``m`` columns of ``s`` [b, c] (score descending, then the smaller corpus
-    row: ``rows``, ascending along the columns), in column order."""
-    if s.shape[1] <= m:
-        return s, rows.expand(s.shape[0], -1)
-    v = torch.topk(s, m, dim=1, sorted=False).values.min(dim=1, keepdim=True).values  # m-th best
-    take = s > v
-    eq = s == v
-    # Of the columns tied at the m-th score, the first (smallest rows) fill the free places.
-    take |= eq & (torch.cumsum(eq, 1, dtype=torch.int32) <= m - take.sum(1, keepdim=True, dtype=torch.int32))
-    cols = take.nonzero()[:, 1].view(s.shape[0], m)  # exactly m per row, in column order
-    return s.gather(1, cols), rows[cols]
 
 
 def flat_order(scores: np.ndarray, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -127,7 +120,18 @@ def search(q, chunks, k: int) -> tuple[np.ndarray, np.ndarray]:
     q = _f32(q)
     for rows, emb in chunks:
         best.add(q, _f32(emb), rows)
-    return flat_order(best.scores.numpy(), best.rows.numpy(), k)
+        _release_freed()
+    return flat_order(best.scores, best.rows, k)
+
+
+def _release_freed() -> None:
+    """Hand the memory freed by the last chunk back to the system: glibc keeps freed blocks of
+    a few MB (a chunk's scores, sort buffers) in its heap, where the next chunk's, allocated in
+    another order, do not fit, and a process's RSS would creep up chunk after chunk."""
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to do
+        pass
 
 
 def _f32(x) -> np.ndarray:
