@@ -36,6 +36,7 @@ COMMANDS: dict[str, str] = {
     "table1": "render Table 1 from its runs' metrics",
     "render": "render one of Tables 2-12 or Figures 1-8",
     "gpu": "run a command on exactly the GPUs its Snakemake job was given",
+    "plan": "a target's jobs, disk, memory and GPU-hours from a dry run, before it runs",
 }
 
 
