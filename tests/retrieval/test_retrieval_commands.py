@@ -4,36 +4,15 @@ the candidates' own order without one) and writes each run and the metrics file.
 
 import json
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from dualrank import cli
 from dualrank.data import contracts
-from dualrank.data.synthetic import generate
 from dualrank.retrieval.metrics import evaluate
-from dualrank.text.tokenizer import train_wordpiece
+import retrieval_data
 
-TINY = {"init": {"layers": 1, "hidden": 32, "heads": 2, "intermediate": 64}}
-
-
-@pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    from dualrank.models import build_model
-
-    d = tmp_path_factory.mktemp("retrieval")
-    tables = generate("msmarco", 0, n_entities=30, n_train=10, n_valid=5, n_dev=8, n_dl19=3)
-    for name, df in tables.items():
-        contracts.write(df, d / f"{name}.parquet", name.split("-")[0])
-    rng = np.random.default_rng(0)
-    docs = tables["corpus"]["doc_id"].to_numpy()
-    cands = [{"query_id": q, "doc_id": doc, "score": -float(r), "rank": r}
-             for q, pos in tables["qrels-dev"].groupby("query_id")["doc_id"].first().items()
-             for r, doc in enumerate(dict.fromkeys([*rng.choice(docs, 6, replace=False), pos]), 1)]
-    contracts.write(pd.DataFrame(cands), d / "cands.parquet", "run")
-    train_wordpiece(d / "corpus.parquet", d / "tok", vocab_size=300)
-    build_model("de", TINY, str(d / "tok"), 12, 48).save(d / "model")
-    return d
+data = retrieval_data.data  # the fixture (module-scoped there)
 
 
 def evals(d, out, modes):
@@ -47,14 +26,14 @@ def test_index_then_evaluate(data, tmp_path):
     index.mkdir()
     (index / "stale").write_text("an older build")
     assert cli.main(["index", "--model", str(data / "model"), "--corpus", str(data / "corpus.parquet"),
-                     "--out", str(index), "--threads", "1"]) == 0
+                     "--out", str(index), "--batch-size", "4", "--threads", "1"]) == 0
     assert sorted(p.name for p in index.iterdir()) == ["doc_ids.txt", "index.faiss", "index.json"]
     assert json.loads((index / "index.json").read_text())["factory"] == "Flat"
     assert [p.name for p in tmp_path.iterdir()] == ["index"]  # nothing left beside it
     metrics = tmp_path / "metrics.json"
     assert cli.main(["evaluate", "--evals", json.dumps(evals(data, tmp_path, ["retrieval", "rerank"])),
                      "--model", str(data / "model"), "--corpus", str(data / "corpus.parquet"), "--index", str(index),
-                     "--threads", "1", "--metrics-out", str(metrics)]) == 0
+                     "--batch-size", "4", "--threads", "1", "--metrics-out", str(metrics)]) == 0
     got = json.loads(metrics.read_text())
     qrels = contracts.read(data / "qrels-dev.parquet", "qrels")
     for mode, depth in (("retrieval", 5), ("rerank", 5)):
@@ -65,6 +44,17 @@ def test_index_then_evaluate(data, tmp_path):
     cands = contracts.read(data / "cands.parquet", "run")
     top = cands[cands["rank"] <= 5]
     assert set(zip(rerank.query_id, rerank.doc_id)) == set(zip(top.query_id, top.doc_id))
+
+    # Without --index the same retrieval streams the corpus (chunks of 8): the same run, scores
+    # bit for bit (with the same batches: padding changes a sequence's embedding in its last bits).
+    streamed = tmp_path / "streamed"
+    streamed.mkdir()
+    assert cli.main(["evaluate", "--evals", json.dumps(evals(data, streamed, ["retrieval"])),
+                     "--model", str(data / "model"), "--corpus", str(data / "corpus.parquet"), "--chunk-size", "8",
+                     "--batch-size", "4", "--threads", "1", "--metrics-out", str(streamed / "metrics.json")]) == 0
+    a = contracts.read(tmp_path / "retrieval.parquet", "run")
+    b = contracts.read(streamed / "retrieval.parquet", "run")
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
 
 
 def test_evaluate_without_a_model_scores_the_candidates(data, tmp_path):

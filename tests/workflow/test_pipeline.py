@@ -63,9 +63,10 @@ def test_lint_is_clean(workdir):
 def test_paper_dag_lists_the_whole_chain_fast(workdir):
     out, cpu, wall = dry_run(workdir, "results/table1.csv")
     counts = job_counts(out.stdout)
-    # 7 trained rows x 2 datasets x 3 seeds; DE rows index MS MARCO for retrieval.
+    # 7 trained rows x 2 datasets x 3 seeds; DE rows retrieve from MS MARCO by streaming it,
+    # with no index (config index.persistent: false).
     assert counts["train"] == 42 and counts["evaluate"] == 42
-    assert counts["index"] == 6 * 3
+    assert "index" not in counts
     for rule in ("download", "extract", "prepare_msmarco", "prepare_nq", "teacher_import",
                  "teacher_score", "groups", "groups_triples", "mixed_candidates", "bm25_index", "bm25_run",
                  "evaluate_bm25", "table1"):
@@ -79,8 +80,15 @@ def test_paper_dag_of_every_result(workdir):
     # Tables 2-12 and Figures 1-8 add their runs to Table 1's; shared runs are trained once.
     assert counts["table"] == 11 and counts["figure"] == 8 and counts["table1"] == 1
     assert counts["train"] == counts["evaluate"] == 129
-    assert counts["index"] == 6 * 3  # only Table 1's DE runs show retrieval
+    assert "index" not in counts
     assert_fast(cpu, wall)
+
+
+def test_a_persistent_index_is_built_only_for_the_retrieval_runs(workdir):
+    (workdir / "keep.yaml").write_text("index: {factory: HNSW32, search: efSearch=256, persistent: true, "
+                                       "chunk_size: 65536}\n")
+    out = snakemake(workdir, "-n", "--configfile=keep.yaml", "--", "results/all")
+    assert job_counts(out.stdout)["index"] == 6 * 3  # only Table 1's DE runs show retrieval
 
 
 @pytest.mark.parametrize("overlay, message", [
@@ -91,6 +99,8 @@ def test_paper_dag_of_every_result(workdir):
      r"encoders\.bert-base: give exactly one of hf_id, path, init"),
     ("experiments:\n  table4: {methods: {CA one-hot: {arch: ca, loss: one_hott}}}\n",
      r"experiments\.table4: unknown loss variant 'one_hott'"),
+    ("index: {factory: HNSW32, persistent: false, chunk_size: 1024}\n",
+     r"config key index\.factory: 'HNSW32' needs index\.persistent: true"),
     ("losses:\n  one_hot_k2_mlm: {training: {mlm_wieght: 0.1}}\n",
      r"'mlm_wieght' was unexpected[\s\S]*\['losses'\]\['one_hot_k2_mlm'\]\['training'\]"),
 ])
@@ -137,7 +147,7 @@ def test_demo_table1_end_to_end_then_only_the_changed_loss_reruns(demo_workdir):
     out = snakemake(w, "-n", "results/table1.csv", *DEMO, "change.yaml")
     counts = job_counts(out.stdout)
     # (and the changed runs' per-query scores, which Table 1's paired tests read)
-    assert counts == {"train": 4, "evaluate": 4, "index": 2, "per_query": 4, "table1": 1}, counts
+    assert counts == {"train": 4, "evaluate": 4, "per_query": 4, "table1": 1}, counts
     jobs = re.findall(r"wildcards: (.*)", out.stdout)
     assert all("loss=softmax_ce" in j for j in jobs), jobs
 

@@ -1,5 +1,7 @@
 """``python -m tools.bench [ARGS]``: the speed benchmark (:mod:`.speed`);
-``python -m tools.bench aggregate [ARGS]``: the aggregation benchmark (:mod:`.aggregate`)."""
+``python -m tools.bench aggregate [ARGS]``: the aggregation benchmark (:mod:`.aggregate`);
+``python -m tools.bench stream [ARGS]``: streamed retrieval against a Flat index (:mod:`.stream`);
+``python -m tools.bench gpu [ARGS]``: the GPU check (:mod:`.gpu`; toy sizes on a CPU)."""
 
 import sys
 
@@ -9,6 +11,14 @@ def main(argv: list[str]) -> int:
         from tools.bench import aggregate
 
         return aggregate.main(argv[1:])
+    if argv and argv[0] == "gpu":
+        from tools.bench import gpu
+
+        return gpu.main(argv[1:])
+    if argv and argv[0] == "stream":
+        from tools.bench import stream
+
+        return stream.main(argv[1:])
     if argv and argv[0] == "speed":
         argv = argv[1:]
     from tools.bench import speed

@@ -87,7 +87,7 @@ def our_training_inputs(model, batches, corpus, queries):
 
 
 def train_ours(model, batches, device, bf16: bool, corpus, queries):
-    """The Trainer's step on batch i, as a function of i."""
+    """The Trainer's step on batch i, as a function of i (returning the step's loss)."""
     model.to(device).train()
     loss_fn, opt = build_loss("margin_mse"), adamw(model)
     inputs = our_training_inputs(model, batches, corpus, queries)
@@ -102,6 +102,7 @@ def train_ours(model, batches, device, bf16: bool, corpus, queries):
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        return loss.detach()
 
     return step
 

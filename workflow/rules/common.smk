@@ -74,7 +74,8 @@ def train_spec(w):
     return json.dumps(grid.train_spec(config, run_of(w)), sort_keys=True)
 
 
-# The runs whose results show retrieval (they alone build an index); computed once per DAG.
+# The runs whose results show retrieval (they alone search the corpus, and build an index when
+# config index.persistent asks for one); computed once per DAG.
 RETRIEVAL_RUNS = grid.retrieval_runs(config)
 
 
@@ -105,7 +106,8 @@ def evaluate_inputs(w):
             inputs[f"{s['name']}_candidates"] = s["candidates"]
     if arch != "bm25":
         inputs["model"] = f"{RESULTS}/runs/{RUN}/model".format(**w)
-        if any(s["mode"] == "retrieval" for s in specs):
+        # Retrieval streams the corpus, or searches an index the user asked to keep.
+        if config["index"]["persistent"] and any(s["mode"] == "retrieval" for s in specs):
             inputs["index"] = f"{RESULTS}/runs/{RUN}/index".format(**w)
     return inputs
 

@@ -1,5 +1,6 @@
-# Stage 7, evaluate: re-rank each evaluation's candidates (and retrieve from the index) with a
-# trained run, or score the BM25 candidates themselves; MRR@10 and nDCG@10 via ir_measures.
+# Stage 7, evaluate: re-rank each evaluation's candidates (and retrieve: exact, streamed over the
+# corpus in config index.chunk_size passages, or from the run's index when index.persistent)
+# with a trained run, or score the BM25 candidates themselves; MRR@10 and nDCG@10 via ir_measures.
 
 
 rule evaluate:
@@ -13,6 +14,7 @@ rule evaluate:
     params:
         evals=lambda w: json.dumps(eval_specs(w, f"{RESULTS}/runs/{RUN}".format(**w))),
         index=lambda w, input: ["--index", input.index] if "index" in input.keys() else [],
+        chunk=config["index"]["chunk_size"],
     threads: resources("score")["threads"]
     resources:
         gpu=resources("score")["gpu"],
@@ -26,7 +28,7 @@ rule evaluate:
         "../../envs/dualrank.yaml"
     shell:
         "dualrank gpu --gpus {resources.gpu:q} -- dualrank evaluate --evals {params.evals:q} --model {input.model:q} "
-        "--corpus {input.corpus:q} {params.index:q} --threads {threads:q} "
+        "--corpus {input.corpus:q} {params.index:q} --chunk-size {params.chunk:q} --threads {threads:q} "
         "--metrics-out {output:q} 2> {log:q}"
 
 

@@ -1,5 +1,7 @@
 # Stage 6, index: a dual-encoder's embeddings of the whole corpus in an inner-product FAISS
 # index (exact unless config key `index` names another type), for Table 1's retrieval column.
+# Only with config index.persistent: by default the evaluate job retrieves exactly by
+# streaming the corpus (retrieval/stream.py) and no index is written.
 
 
 rule index:
@@ -12,7 +14,7 @@ rule index:
         arch="de",
         seed=r"\d+",
     params:
-        spec=json.dumps(config.get("index", {"factory": "Flat"})),
+        spec=json.dumps(grid.faiss_spec(config)),
     threads: resources("index")["threads"]
     resources:
         gpu=resources("index")["gpu"],

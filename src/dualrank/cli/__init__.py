@@ -39,6 +39,7 @@ COMMANDS: dict[str, str] = {
     "claims": "the paper's claims, each with a verdict, and paper-versus-measured per cell",
     "demo-account": "the README's account of the demo, generated from a finished demo's tables",
     "gpu": "run a command on exactly the GPUs its Snakemake job was given",
+    "plan": "a target's jobs, disk, memory and GPU-hours from a dry run, before it runs",
 }
 
 

@@ -1,14 +1,16 @@
 """Re-rank and retrieval evaluation of a trained model (or of BM25's candidates), MRR@10 and nDCG@10.
 
     dualrank evaluate --evals JSON --metrics-out metrics.json [--model DIR] [--corpus C.parquet]
-        [--index DIR] [--batch-size 256] [--threads N]
+        [--index DIR] [--chunk-size 65536] [--batch-size 256] [--threads N]
 
 --evals is a JSON list, one entry per evaluation:
 
     {"name": "dl19", "mode": "rerank" | "retrieval", "queries": Q, "qrels": R,
      "candidates": RUN (rerank only), "rel_level": 2, "depth": 1000, "run_out": OUT}
 
-Without --model the candidates' own order is evaluated (the BM25 row); retrieval needs --index.
+Without --model the candidates' own order is evaluated (the BM25 row). Retrieval searches
+--index when given, else encodes the corpus --chunk-size passages at a time and keeps each
+query's exact top-depth (the same run as a Flat index, without one; dualrank.retrieval.stream).
 Each run is written to its run_out, and the metrics file maps each name to its figures
 (dualrank.retrieval.evaluate).
 """
@@ -29,7 +31,10 @@ class Args(Encoding):
     metrics_out: str = option("metrics JSON to write: name -> figures")
     model: str | None = option("the trained model's directory (default: no model, the candidates' order)", None)
     corpus: str | None = option(CORPUS + "; needed to re-rank with a model", None)
-    index: str | None = option("the model's FAISS index directory; needed for retrieval", None)
+    index: str | None = option("the model's FAISS index directory (default: exact retrieval streamed "
+                               "over --corpus)", None)
+    chunk_size: int = option("passages encoded and searched at a time by streamed retrieval (memory: chunk x "
+                             "hidden x 4 bytes, plus the queries' running top lists)", 65536)
 
 
 @entry_point
@@ -42,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         from dualrank.retrieval.rerank import load_ranker
 
         model = load_ranker(a.model, a.threads)
-    evaluate_all(json.loads(a.evals), a.metrics_out, model, a.corpus, a.index, a.batch_size)
+    evaluate_all(json.loads(a.evals), a.metrics_out, model, a.corpus, a.index, a.batch_size, a.chunk_size)
     return 0
 
 

@@ -159,8 +159,8 @@ def train_eval_files(config: dict, dataset: str) -> dict[str, str]:
 
 
 def retrieval_runs(config: dict) -> set[Run]:
-    """Runs some result shows a retrieval figure for: only these need a corpus index (a flat
-    index of MS MARCO is ~27 GB, so the grid's other hundred runs must not build one)."""
+    """Runs some result shows a retrieval figure for: only these search the whole corpus (and
+    build a FAISS index with ``index.persistent``; a flat index of MS MARCO is ~27 GB)."""
     out = set()
     modes = {ds: {n: e["mode"] for n, e in d["evaluations"].items()} for ds, d in config["datasets"].items()}
     for col in config["table1"]["columns"]:
@@ -170,6 +170,12 @@ def retrieval_runs(config: dict) -> set[Run]:
         if any(modes[e["dataset"]][ev] == "retrieval" for ev in e["evaluations"]):
             out |= set(experiment_runs(config, name))
     return out
+
+
+def faiss_spec(config: dict) -> dict:
+    """The FAISS index of config ``index`` (factory, search, train_size), without how the
+    pipeline uses it (persistent, chunk_size): what ``dualrank index`` builds."""
+    return {k: v for k, v in config["index"].items() if k not in ("persistent", "chunk_size")}
 
 
 def evaluations(config: dict, dataset: str, arch: str, run: Run | None = None,

@@ -6,7 +6,7 @@ right after the schema, so that a slip fails the dry run naming its key, not a j
 
 from __future__ import annotations
 
-from dualrank.grid import LABEL_ONLY_LOSSES, encoder_shape, is_distilled, retrieval_runs
+from dualrank.grid import LABEL_ONLY_LOSSES, encoder_shape, faiss_spec, is_distilled, retrieval_runs
 from dualrank.spec import EncoderSpec, check_encoders_here
 
 
@@ -14,6 +14,10 @@ def check_config(config: dict) -> None:
     """Raise InputError naming the config key whose reference to another entry is broken."""
     for name, spec in config["encoders"].items():  # exactly one of hf_id, path, init (null: absent)
         EncoderSpec.from_dict(spec, f"config key encoders.{name}")
+    index = config.get("index", {})
+    if not index.get("persistent", True) and index.get("factory") != "Flat":
+        raise _error(f"config key index.factory: {index.get('factory')!r} needs index.persistent: true "
+                     "(without an index, retrieval is exact: Flat)")
     _check_table(config, "table1")
     for name, e in config.get("experiments", {}).items():
         _check_experiment(config, name, e)
@@ -100,13 +104,13 @@ def check_resources(config: dict) -> list[str]:
     """Raise InputError naming the key of a used encoder that cannot load here (spec.check_encoder_files)
     or of an ``index`` FAISS cannot build at a retrieval encoder's width; return the warnings."""
     widths, warnings = check_encoders_here(_used_encoders(config))
-    if config.get("index", {"factory": "Flat"}) != {"factory": "Flat"}:
+    if config["index"].get("persistent") and faiss_spec(config) != {"factory": "Flat"}:
         from dualrank.retrieval import ann
 
         runs = [r for r in retrieval_runs(config) if r.arch != "bm25"]
         for dim in {widths.get(r.encoder) or encoder_shape(config, r.encoder)["hidden"] for r in runs}:
             try:
-                ann.check_spec(config["index"], dim)
+                ann.check_spec(faiss_spec(config), dim)
             except ValueError as e:
                 raise _error(f"config key index: {e}") from None
     return warnings

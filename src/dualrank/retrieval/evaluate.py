@@ -7,7 +7,9 @@ The evaluations are a list (the command's ``--evals`` JSON), one entry per evalu
      "candidates": RUN (rerank only), "rel_level": 2, "depth": 1000, "run_out": OUT}
 
 Re-ranking scores each query's top-``depth`` candidates with the model (without a model the
-candidates' own order is evaluated: the BM25 row). Retrieval searches the FAISS index. Each
+candidates' own order is evaluated: the BM25 row). Retrieval is exact and streamed over the
+corpus in chunks of ``chunk_size`` passages (retrieval/stream.py), or searches a FAISS index
+when one is given (config ``index: {persistent: true}``). Each
 run is written to ``run_out`` and scored with ir_measures (MRR@10, nDCG@10; DL19 counts
 grade >= 2 relevant for MRR). The metrics file maps each name to its figures. Candidates that
 are empty, or hold no query the qrels judge (the wrong qrels?), are refused rather than scored
@@ -29,15 +31,20 @@ from dualrank.retrieval.metrics import check_coverage, evaluate
 log = logging.getLogger(__name__)
 
 
-def run_one(spec: dict, model, corpus: str | None, index: str | None, batch_size: int) -> dict:
+def run_one(spec: dict, model, corpus: str | None, index: str | None, batch_size: int,
+            chunk_size: int = 65536) -> dict:
     qrels = contracts.read(spec["qrels"], "qrels")
     if spec["mode"] == "retrieval":
-        from dualrank.retrieval.index import retrieve
+        from dualrank.retrieval import index as faiss_index, stream
         from dualrank.text.cache import for_model
 
         wanted = sorted(set(qrels["query_id"]))
         table = for_model(spec["queries"], "queries", model, wanted)
-        run = retrieve(model, index, {q: table[q] for q in wanted}, spec.get("depth", 1000), batch_size)
+        queries, depth = {q: table[q] for q in wanted}, spec.get("depth", 1000)
+        if index:
+            run = faiss_index.retrieve(model, index, queries, depth, batch_size)
+        else:
+            run = stream.retrieve(model, corpus, queries, depth, batch_size, chunk_size)
     else:
         cands = contracts.read(spec["candidates"], "run")
         check_coverage(cands, qrels, f"{spec['name']}: {spec['candidates']}", spec["qrels"])
@@ -60,11 +67,11 @@ def run_one(spec: dict, model, corpus: str | None, index: str | None, batch_size
 
 
 def evaluate_all(evals: list[dict], metrics_out: str | os.PathLike, model, corpus: str | None,
-                 index: str | None, batch_size: int) -> dict:
+                 index: str | None, batch_size: int, chunk_size: int = 65536) -> dict:
     """Every evaluation of ``evals`` (see the module doc) with ``model`` (None: the candidates'
     own order), its runs written to their ``run_out``; the metrics file maps each name to its
-    figures."""
-    results = {e["name"]: run_one(e, model, corpus, index, batch_size) for e in evals}
+    figures. Retrieval searches ``index`` if given, else streams ``corpus``."""
+    results = {e["name"]: run_one(e, model, corpus, index, batch_size, chunk_size) for e in evals}
     write_text(metrics_out, json.dumps(results, indent=1))
     return results
 

@@ -77,28 +77,42 @@ def tokenize(tokenizer, texts: list[str], max_length: int) -> list[list[int]]:
     return [e.ids[:max_length] for e in plain.encode_batch_fast(texts, add_special_tokens=False)]
 
 
+#: Rows tokenised at a time while a cache is built (their texts and token lists in memory).
+BATCH_ROWS = 50_000
+
+
 def _build(path: Path, kind: str, tokenizer, max_length: int, out: Path | None):
-    """Tokenise the table's texts in streamed batches; write ``out`` if given; (ids, offsets)."""
+    """Tokenise the table's texts in streamed batches; write ``out`` if given (each batch's ids
+    appended to ids.bin as it is made, so that a build holds one batch of tokens, never the
+    corpus's); (ids, offsets), ids None when written to ``out``."""
     dtype = np.uint16 if len(tokenizer) <= 2**16 else np.int32
     pf = contracts.open_parquet(path, kind)
     lengths, parts, t0, done = [], [], time.time(), 0
-    for batch in pf.iter_batches(batch_size=50_000, columns=["text"]):
-        ids = tokenize(tokenizer, batch.column(0).to_pylist(), max_length)
-        lengths.append(np.fromiter(map(len, ids), np.int64, len(ids)))
-        parts.append(np.fromiter(itertools.chain.from_iterable(ids), dtype, int(lengths[-1].sum())))
-        done += len(ids)
-        log.info("tokenised %d/%d rows of %s (%.0f rows/s)", done, pf.metadata.num_rows, path.name,
-                 done / max(time.time() - t0, 1e-9))
-    flat = np.concatenate(parts) if parts else np.zeros(0, dtype)
+    sink = open(out / "ids.bin", "wb") if out is not None else None
+    try:
+        for batch in pf.iter_batches(batch_size=BATCH_ROWS, columns=["text"]):
+            ids = tokenize(tokenizer, batch.column(0).to_pylist(), max_length)
+            lengths.append(np.fromiter(map(len, ids), np.int64, len(ids)))
+            flat = np.fromiter(itertools.chain.from_iterable(ids), dtype, int(lengths[-1].sum()))
+            if sink is not None:
+                flat.tofile(sink)
+            else:
+                parts.append(flat)
+            done += len(ids)
+            log.info("tokenised %d/%d rows of %s (%.0f rows/s)", done, pf.metadata.num_rows, path.name,
+                     done / max(time.time() - t0, 1e-9))
+    finally:
+        if sink is not None:
+            sink.close()
     offsets = np.concatenate([[0], np.cumsum(np.concatenate(lengths))]) if lengths else np.zeros(1, np.int64)
-    if out is not None:
-        flat.tofile(out / "ids.bin")
-        np.save(out / "offsets.npy", offsets.astype(np.int64))
-        (out / "meta.json").write_text(json.dumps({
-            "source": str(path), "kind": kind, "max_length": max_length, "rows": len(offsets) - 1,
-            "tokens": int(offsets[-1]), "dtype": np.dtype(dtype).name,
-            "tokenizer": getattr(tokenizer, "name_or_path", ""), "format": FORMAT}, indent=1))
-    return flat, offsets.astype(np.int64)
+    if out is None:
+        return (np.concatenate(parts) if parts else np.zeros(0, dtype)), offsets.astype(np.int64)
+    np.save(out / "offsets.npy", offsets.astype(np.int64))
+    (out / "meta.json").write_text(json.dumps({
+        "source": str(path), "kind": kind, "max_length": max_length, "rows": len(offsets) - 1,
+        "tokens": int(offsets[-1]), "dtype": np.dtype(dtype).name,
+        "tokenizer": getattr(tokenizer, "name_or_path", ""), "format": FORMAT}, indent=1))
+    return None, offsets.astype(np.int64)
 
 
 def _cached(path: Path, kind: str, tokenizer, max_length: int):
