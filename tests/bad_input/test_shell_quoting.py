@@ -122,7 +122,7 @@ def test_a_dry_run_prints_every_command_with_hostile_paths_quoted(hostile):
         bare = unquoted(cmd)
         assert "$(" not in bare and "`" not in bare and "; touch" not in bare and " my " not in bare, cmd
     # (no index job by default: retrieval streams; the index rule's text is in the scan above)
-    assert any("--tokenizer '" in c for c in commands) and any("--chunk-size '" in c for c in commands)
+    assert any("--tokenizer '" in c for c in commands) and any("--chunk-size " in c for c in commands)
     assert not (tmp / "out").exists()
     no_injection(tmp)
 
