@@ -12,6 +12,7 @@ fenced blocks are program output (docs/benchmark.md's tables), not commands.
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -77,6 +78,7 @@ def test_the_docs_show_the_commands_this_test_runs():
 @pytest.fixture(scope="module")
 def clone(tmp_path_factory):
     d = copy_workflow(tmp_path_factory.mktemp("clone"))
+    shutil.copytree(ROOT / "tests/presets", d / "tests/presets")  # as in a clone: the CI overlays
     for path in DOCS:
         for line in overlay_lines(path):
             subprocess.run(["bash", "-c", line], cwd=d, check=True)
@@ -120,3 +122,44 @@ def test_each_command_runs_as_typed(clone, where, command, monkeypatch):
         claim = r"lists\s+the\s+(\d+)\s+jobs\s+of\s+Table\s+1" if args[-1].endswith("csv") else \
             r"dry\s+run\s+of\s+`results/all`\s+lists\s+(\d+)\s+jobs"
         assert int(re.search(claim, readme)[1]) == total, f"README's job count for {args[-1]}: the dry run has {total}"
+
+
+CONFIGS = [ROOT / "config.yaml", *sorted(ROOT.glob("workflow/presets/*.yaml")),
+           *sorted(ROOT.glob("tests/presets/*.yaml")), *sorted(ROOT.glob("workflow/profiles/*/config.yaml")),
+           *sorted(ROOT.glob("profiles/*/config.yaml"))]
+
+
+def comment_commands(path: Path) -> list[tuple[str, str]]:
+    """(where, command) of every `# snakemake ...` line of a config file's comments."""
+    out, pending = [], None
+    for no, line in enumerate(path.read_text().splitlines(), 1):
+        m = re.match(r"#\s*(?:\w+:\s*)?((?:[A-Z_]+=\S*\s+)*snakemake\s.*)", line)
+        body = m[1] if m else (line.lstrip("#").strip() if pending else None)
+        if body is None:
+            continue
+        pending = (pending[0], f"{pending[1]} {body}") if pending else (f"{path.relative_to(ROOT)}:{no}", body)
+        if body.endswith("\\"):
+            pending = (pending[0], pending[1][:-1].rstrip())
+            continue
+        out.append(pending)
+        pending = None
+    return out
+
+
+COMMENTED = [c for path in CONFIGS for c in comment_commands(path)]
+
+
+@pytest.mark.parametrize("where, command", COMMENTED, ids=[w for w, _ in COMMENTED])
+def test_config_comments_commands_read_their_targets_as_typed(clone, where, command, monkeypatch):
+    """The commands in config comments (placeholders TARGET and ... allowed) parse as typed:
+    targets after --, the files after one --configfile; the README's own are dry-run above."""
+    from snakemake.cli import parse_args
+
+    words = [w for w in shlex.split(command.split("  #")[0]) if w != "..."]
+    while re.fullmatch(r"[A-Z_]+=\S*", words[0]):
+        words.pop(0)
+    monkeypatch.chdir(clone)
+    _, parsed = parse_args(words[1:])
+    assert list(parsed.targets) == (words[words.index("--") + 1:] if "--" in words else []), where
+    if parsed.configfile:
+        assert all(Path(f).is_file() for f in parsed.configfile), f"{where}: {parsed.configfile}"
