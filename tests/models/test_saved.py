@@ -93,3 +93,19 @@ def test_an_older_runs_weights_pt_still_loads(trained, tmp_path):
     a, b = load_model(trained["ca"]), load_model(old)
     with torch.no_grad():
         assert torch.equal(a.score_pairs(["vale city"], ["the city"]), b.score_pairs(["vale city"], ["the city"]))
+
+
+def test_colbert_saves_its_bert_and_token_layer_norm_as_documented(tmp_path):
+    from dualrank.models import ColBERT
+    from tests.models.test_models import backbone, tokenizer
+
+    tok = tokenizer(tmp_path)
+    m = ColBERT(backbone(tok), tok, query_length=8, passage_length=8).eval()
+    m.save(tmp_path / "colbert")
+    names = {p.name for p in (tmp_path / "colbert").iterdir()}
+    assert {"model.safetensors", "colbert_head.safetensors", "config.json", "dualrank.json"} <= names
+    assert "modules.json" not in names  # no sentence-transformers module normalises token embeddings
+    assert set(load_file(tmp_path / "colbert/colbert_head.safetensors")) == {"norm.weight", "norm.bias"}
+    again = load_model(tmp_path / "colbert")
+    with torch.no_grad():
+        assert torch.equal(again.score_pairs(["vale city"], ["the city"]), m.score_pairs(["vale city"], ["the city"]))
