@@ -16,6 +16,10 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
+# The HTML report's first page: the paper's claims as measured (results/claims-summary.csv).
+report: "workflow/report/workflow.rst"
+
+
 # Which configuration is in effect, said on every run and dry run; a repeated --configfile is
 # refused, since Snakemake keeps the last one's files and drops the others without a word.
 if workflow.is_main_process:
@@ -31,6 +35,10 @@ if workflow.is_main_process:
 validate(config, "workflow/schemas/config.schema.yaml")
 
 
+# The front page of `snakemake --report`: what this configuration is (seeds, datasets, encoder sizes).
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/candidates.smk"
@@ -40,6 +48,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/index.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/claims.smk"
 
 
 rule all:

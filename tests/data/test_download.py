@@ -118,7 +118,31 @@ def test_md5_mismatch_names_url_and_checksums_and_leaves_nothing(server, tmp_pat
     msg = str(e.value)
     assert server.url in msg and wrong in msg and MD5 in msg
     assert isinstance(e.value, InputError)
-    assert _leftovers(out) == []
+    # Nothing at out; the bytes are kept aside, named in the message, and the failure is final.
+    assert _leftovers(out) == ["file.bin.md5-mismatch", "file.bin.md5-mismatch.json"]
+    assert f"kept for inspection at {out}.md5-mismatch" in msg and "final" in msg
+    assert (tmp_path / "file.bin.md5-mismatch").read_bytes() == DATA
+    n = len(server.state.requests)
+    with pytest.raises(dl.DownloadError) as again:  # Snakemake's retry: refused, nothing fetched
+        dl.download(server.url, out, wrong, **FAST)
+    assert str(again.value) == msg and len(server.state.requests) == n
+    dl.download(server.url, out, MD5, **FAST)  # the md5 corrected: downloaded, the kept bytes go
+    assert _leftovers(out) == ["file.bin"] and out.read_bytes() == DATA
+
+
+def test_connection_retries_log_each_attempt_and_the_time_left(tmp_path, caplog):
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on: connection refused at once
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    caplog.set_level("WARNING", logger="dualrank.data.download")
+    with pytest.raises(dl.DownloadError, match="giving up after 2 retries"):
+        dl.download(f"http://127.0.0.1:{port}/x.tsv", tmp_path / "x.tsv", retries=2, backoff=0.01, timeout=1.0)
+    attempts = [r.getMessage() for r in caplog.records if "attempt" in r.getMessage()]
+    assert [m.split("attempt ")[1].split(" ")[0] for m in attempts] == ["1/3", "2/3"]
+    # Left after attempt 1: waits 0.01 + 0.02 and two attempts of at most 1 s; after 2: 0.02 + 1.
+    assert "at most 2 s left" in attempts[0] and "at most 1 s left" in attempts[1], attempts
 
 
 def test_interrupted_download_resumes_with_range(server, tmp_path):
@@ -179,10 +203,10 @@ def test_corrupt_part_is_caught_by_md5_and_removed(server, tmp_path):
     part = tmp_path / "file.bin.part"
     part.write_bytes(b"x" * 1000)  # wrong bytes, resumed from byte 1000
     (tmp_path / "file.bin.part.meta").write_text(json.dumps({"url": server.url}))
-    with pytest.raises(dl.DownloadError, match=f"expected {MD5}"):
+    with pytest.raises(dl.DownloadError, match=f"expected {MD5}.*resumed 1000 bytes of an earlier run"):
         dl.download(server.url, out, MD5, **FAST)
-    assert _leftovers(out) == []
-    dl.download(server.url, out, MD5, **FAST)  # the next run starts clean
+    assert _leftovers(out) == ["file.bin.md5-mismatch", "file.bin.md5-mismatch.json"]
+    dl.download(server.url, out, MD5, **FAST)  # the next run starts clean (not final: resumed bytes)
     assert out.read_bytes() == DATA
 
 

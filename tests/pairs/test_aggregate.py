@@ -158,6 +158,29 @@ def test_teacher_import_streams_published_format(tmp_path):
     assert got.loc["7", "teacher_scores"] == [9.5, 8.0, 2.5] and g.groups == 2
 
 
+@pytest.mark.parametrize("bad, where", [
+    ("9.5\t1.0\t8\t300\t999", "lines.tsv:4: neg_pid '999' is not in"),    # a passage the corpus lacks
+    ("9.5\t1.0\t8\t998\t200", "lines.tsv:4: pos_pid '998' is not in"),
+    ("9.5\t1.0\t77\t300\t200", "lines.tsv:4: query_id '77' is not in"),   # a query the queries lack
+    ("9.5\tinf\t8\t300\t200", "lines.tsv:4: neg_score 'inf' is not finite"),
+    ("-inf\t1.0\t8\t300\t200", "lines.tsv:4: pos_score '-inf' is not finite"),
+    ("NaN\t1.0\t8\t300\t200", "lines.tsv:4: pos_score 'NaN' is not finite"),
+])
+def test_teacher_import_names_the_line_of_a_bad_score_or_unknown_id(tmp_path, bad, where):
+    """Line 4 of 6, in the second of several CSV blocks: the line number is exact, and nothing
+    is written."""
+    good = ["9.5\t-1.25\t7\t100\t200", "9.5\t2.5\t7\t100\t201", "3.0\t1.0\t8\t300\t200"]
+    src = tmp_path / "lines.tsv"
+    src.write_text("\n".join([*good, bad, *good]) + "\n")
+    pq.write_table(pa.table({"doc_id": ["100", "200", "201", "300"], "text": ["a", "b", "c", "d"]}),
+                   tmp_path / "corpus.parquet")
+    pq.write_table(pa.table({"query_id": ["7", "8"], "text": ["a", "b"]}), tmp_path / "queries.parquet")
+    with pytest.raises(InputError, match=where):
+        import_published(str(src), str(tmp_path / "pairs.parquet"), block_size=40, triples_out=str(tmp_path / "t"),
+                         corpus=str(tmp_path / "corpus.parquet"), queries=str(tmp_path / "queries.parquet"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.parquet", "lines.tsv", "queries.parquet"]
+
+
 def test_train_pairs_sampled_negatives_are_seeded_and_drawn_from_the_depth():
     r = run([("q", f"d{i}", 100.0 - i) for i in range(50)])
     qrels = pd.DataFrame({"query_id": ["q"], "doc_id": ["d3"], "relevance": [1]})

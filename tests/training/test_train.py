@@ -3,6 +3,7 @@ input (a document id missing from the corpus) fails naming the file with no outp
 
 import dataclasses
 import json
+import signal
 
 import numpy as np
 import pandas as pd
@@ -80,7 +81,7 @@ class Interrupted(Trainer):
     def evaluate(self, loss):
         super().evaluate(loss)
         if self.step == self.at:
-            self.stop_requested = True
+            self.stop_signal = signal.SIGTERM
 
 
 def test_same_seed_same_model_and_resume_is_exact(data, tmp_path):

@@ -1,5 +1,6 @@
 """The grid functions that common.smk calls, on the real config.yaml."""
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -260,7 +261,10 @@ def test_schema_checks_the_new_training_keys_everywhere():
 def test_table1_layout_and_inputs_come_from_the_config():
     c = config()
     layout = grid.table1_layout(c)
-    assert list(layout) == ["columns", "rows", "seeds", "results", "compare_to_paper"]
+    assert list(layout) == ["columns", "rows", "seeds", "results", "compare_to_paper", "provenance"]
+    assert layout["provenance"]["preset"] == "paper" and layout["provenance"]["seeds"] == [0, 1, 2]
+    assert layout["provenance"]["encoders"] == {"bert-base": {"layers": 12, "hidden": 768},
+                                                "bert-6-768": {"layers": 6, "hidden": 768}}
     assert layout["rows"] == c["table1"]["rows"] and layout["columns"] == c["table1"]["columns"]
     assert (layout["seeds"], layout["results"], layout["compare_to_paper"]) == ([0, 1, 2], "results", True)
     inputs = grid.table1_inputs({**c, "results_dir": "out"})
@@ -290,12 +294,16 @@ def small() -> dict:
     """A config with every cross-reference check_config follows, all of them valid."""
     ev = {"dev": {"mode": "rerank", "rel_level": 1, "depth": 10}}
     return {
-        "encoders": {"tiny": {"init": {"layers": 2, "hidden": 32}}, "base": {"hf_id": "bert-base-uncased"},
+        "encoders": {"tiny": {"init": {"layers": 2, "hidden": 32, "heads": 2, "intermediate": 64}},
+                     "base": {"hf_id": "bert-base-uncased"},
                      "local": {"path": "models/x", "hf_id": None}},
         "losses": {"one_hot": {"loss": "one_hot", "k": 2}, "m3se": {"loss": "m3se", "k": 2}},
-        "datasets": {"msmarco": {"teacher": {"source": "published"}, "evaluations": dict(ev)},
-                     "nq": {"teacher": {"source": "ca", "encoder": "base", "variant": "one_hot", "seed": 0},
-                            "evaluations": dict(ev)}},
+        "datasets": {"msmarco": {"source": "msmarco", "valid_split": "valid", "teacher": {"source": "published"},
+                                 "evaluations": {n: dict(e) for n, e in ev.items()}},
+                     "nq": {"source": "synthetic", "valid_split": "valid",
+                            "synthetic": {"splits": ["train", "valid", "dev"]},
+                            "teacher": {"source": "ca", "encoder": "base", "variant": "one_hot", "seed": 0},
+                            "evaluations": {n: dict(e) for n, e in ev.items()}}},
         "table1": {"columns": [{"name": "NQ", "dataset": "nq", "evaluation": "dev"}],
                    "rows": [{"name": "BM25", "arch": "bm25"},
                             {"name": "M3SE", "arch": "de", "encoder": "tiny", "loss": "m3se"}]},
@@ -357,6 +365,18 @@ BROKEN = {
                            r"datasets\.nq\.teacher: a CA teacher needs a known encoder and variant"),
     "CA teacher variant": (_set("datasets", "nq", "teacher", "variant", value="kl"),
                            r"datasets\.nq\.teacher: a CA teacher needs a known encoder and variant"),
+    "CA teacher distilled from itself": (_set("datasets", "nq", "teacher", "variant", value="m3se"),
+                                         r"datasets\.nq\.teacher\.variant: 'm3se' learns from this teacher, "
+                                         r"which would then depend on itself; name a variant of loss focal or one_hot"),
+    "valid split of a real source": (_set("datasets", "msmarco", "valid_split", value="validation"),
+                                     r"datasets\.msmarco\.valid_split: no split 'validation' in dataset msmarco; "
+                                     r"its splits: train, valid, dev, dl19"),
+    "valid split of a synthetic source": (_set("datasets", "nq", "valid_split", value="dl19"),
+                                          r"datasets\.nq\.valid_split: no split 'dl19' in dataset nq; "
+                                          r"its splits: train, valid, dev"),
+    "evaluation split": (_set("datasets", "nq", "evaluations", "dev", "split", value="test"),
+                         r"datasets\.nq\.evaluations\.dev\.split: no split 'test' in dataset nq; "
+                         r"its splits: train, valid, dev"),
 }
 
 
@@ -418,3 +438,16 @@ def test_every_model_of_a_result_shares_one_train_mrr_set():
         assert {tuple(sorted(grid.train_eval_files(c, r.dataset).items())) for r in grid.experiment_runs(c, name)} \
             == sets
     assert not {f for r in all_runs(c) for f in grid.train_eval_files(c, r.dataset).values()} & reported_files(c)
+
+
+def test_priorities_put_the_teacher_and_trainings_bm25_first():
+    c = config()
+    nq_teacher = grid.teacher_run(c, "nq")
+    assert grid.train_priority(c, nq_teacher) == grid.GATE
+    # MS MARCO's teacher is published (no CA trains for it): its CA is an ordinary run.
+    assert grid.train_priority(c, Run("msmarco", "ca", "bert-base", "one_hot", 0)) == grid.TRAINING
+    assert grid.train_priority(c, dataclasses.replace(nq_teacher, seed=1)) == grid.TRAINING
+    assert grid.GATE > grid.TRAINING > grid.REST
+    assert grid.bm25_priority(c, "msmarco", "valid") == grid.TRAINING
+    assert grid.bm25_priority(c, "nq", "train-eval") == grid.TRAINING
+    assert grid.bm25_priority(c, "msmarco", "dl19") == grid.REST

@@ -117,7 +117,10 @@ def test_demo_table1_end_to_end_then_only_the_changed_loss_reruns(demo_workdir):
     assert rest["mean"].between(0, 1).all()
     assert (rest.loc[rest["row"] != "BM25", "seeds"] == 2).all()
     md = (w / "results/table1.md").read_text()
-    assert md.startswith("| Model | MSMARCO re-rank MRR") and "N/A" in md
+    assert md.startswith("**Table 1**\n\n| Model | MSMARCO re-rank MRR") and "N/A" in md
+    # the trained sizes, not the paper's (the CI overlay's bert-base is 1 layer, 32 wide), and the footer
+    assert "| Cross-attention BERT (1-layer × 32-wide) |" in md and "*Preset: demo + ci (config.yaml + " in md
+    assert "<h2>Table 1</h2>" in (w / "results/table1.html").read_text()
     # Every rule logged to logs/.
     assert any((w / "logs/train").rglob("*.log")) and any((w / "logs/bm25_index").rglob("*.log"))
     # The metrics agree with an independent evaluation of the written run.
@@ -133,7 +136,8 @@ def test_demo_table1_end_to_end_then_only_the_changed_loss_reruns(demo_workdir):
     (w / "change.yaml").write_text("losses:\n  softmax_ce: {temperature: 2.0}\n")
     out = snakemake(w, "-n", "results/table1.csv", *DEMO, "change.yaml")
     counts = job_counts(out.stdout)
-    assert counts == {"train": 4, "evaluate": 4, "index": 2, "table1": 1}, counts
+    # (and the changed runs' per-query scores, which Table 1's paired tests read)
+    assert counts == {"train": 4, "evaluate": 4, "index": 2, "per_query": 4, "table1": 1}, counts
     jobs = re.findall(r"wildcards: (.*)", out.stdout)
     assert all("loss=softmax_ce" in j for j in jobs), jobs
 
@@ -147,7 +151,11 @@ def test_demo_table1_end_to_end_then_only_the_changed_loss_reruns(demo_workdir):
     snakemake(w, "--cores", "2", "results/all", *DEMO, "tests/presets/ci-all.yaml")
     assert all(p.stat().st_mtime == t for p, t in before.items()), "a Table 1 run was retrained"
     listed = (w / "results/all").read_text().split()
-    assert len(listed) == 2 * (1 + 11 + 8)
+    assert len(listed) == 2 * (1 + 11 + 8) + 5  # and the claims: claims.{csv,md}, claims-summary.csv,
+    # paper-vs-measured.{csv,md}
+    claims = pd.read_csv(w / "results/claims.csv")
+    assert len(claims) == 32 and claims["verdict"].isin(["held", "not held", "not significant", "not run"]).all()
+    assert "p_holm" in pd.read_csv(w / "results/table1.csv").columns
     for i in range(2, 13):
         md = (w / f"results/table{i}.md").read_text()
         if i in (10, 11):
@@ -167,5 +175,6 @@ def test_demo_table1_end_to_end_then_only_the_changed_loss_reruns(demo_workdir):
         assert (w / f"results/figure{i}.pdf").read_bytes()[:5] == b"%PDF-"
     snakemake(w, "--report", "results/report.html", "results/all", *DEMO, "tests/presets/ci-all.yaml")
     html = (w / "results/report.html").read_text(errors="replace")
-    assert "figure7.png" in html and "table12.csv" in html
+    assert "figure7.png" in html and "table12.csv" in html and "table12.html" in html
+    assert "The paper's claims, measured" in html and "T1-gap" in html  # the first page's table
     assert "Appendix C.2: learning curves of CA" in html  # Figure 4's own caption

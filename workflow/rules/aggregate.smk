@@ -12,7 +12,8 @@ rule groups:
         kind="labels|teacher",
         k=r"\d+",
     params:
-        labels_only=lambda w: "--labels-only" if w.kind == "labels" else "",
+        labels_only=lambda w: ["--labels-only"] if w.kind == "labels" else [],
+    priority: grid.TRAINING
     resources:
         mem_mb=resources("cpu")["mem_mb"],
     log:
@@ -22,7 +23,7 @@ rule groups:
     conda:
         "../../envs/dualrank.yaml"
     shell:
-        "dualrank aggregate --pairs {input:q} --k {wildcards.k} {params.labels_only} "
+        "dualrank aggregate --pairs {input:q} --k {wildcards.k:q} {params.labels_only:q} "
         "--out {output:q} 2> {log:q}"
 
 
@@ -36,9 +37,10 @@ rule groups_triples:
     wildcard_constraints:
         kind="labels|teacher",
     params:
-        labels_only=lambda w: "--labels-only" if w.kind == "labels" else "",
-        negatives=lambda w: (f"--negatives-per-query {grid.triplet_negatives(config, w.dataset)}"
-                             if grid.triplet_negatives(config, w.dataset) else ""),
+        labels_only=lambda w: ["--labels-only"] if w.kind == "labels" else [],
+        negatives=lambda w: (["--negatives-per-query", grid.triplet_negatives(config, w.dataset)]
+                             if grid.triplet_negatives(config, w.dataset) else []),
+    priority: grid.TRAINING
     resources:
         mem_mb=resources("cpu")["mem_mb"],
     log:
@@ -48,5 +50,5 @@ rule groups_triples:
     conda:
         "../../envs/dualrank.yaml"
     shell:
-        "dualrank aggregate --pairs {input:q} --triples {params.labels_only} {params.negatives} "
+        "dualrank aggregate --pairs {input:q} --triples {params.labels_only:q} {params.negatives:q} "
         "--out {output:q} 2> {log:q}"

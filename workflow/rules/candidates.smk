@@ -7,6 +7,7 @@ rule bm25_index:
         f"{DATA}/{{dataset}}/corpus.parquet",
     output:
         directory(f"{DATA}/{{dataset}}/bm25-index"),
+    priority: grid.GATE
     threads: resources("cpu")["threads"]
     resources:
         mem_mb=resources("cpu")["mem_mb"],
@@ -18,7 +19,7 @@ rule bm25_index:
     conda:
         "../../envs/dualrank.yaml"
     shell:
-        "dualrank bm25-index --corpus {input:q} --index {output:q} --threads {threads} > {log:q} 2>&1"
+        "dualrank bm25-index --corpus {input:q} --index {output:q} --threads {threads:q} > {log:q} 2>&1"
 
 
 rule bm25_run:
@@ -31,6 +32,7 @@ rule bm25_run:
         k1=config["bm25"]["k1"],
         b=config["bm25"]["b"],
         depth=config["bm25"]["depth"],
+    priority: lambda w: grid.bm25_priority(config, w.dataset, w.split)
     threads: resources("cpu")["threads"]
     resources:
         mem_mb=resources("cpu")["mem_mb"],
@@ -43,7 +45,7 @@ rule bm25_run:
         "../../envs/dualrank.yaml"
     shell:
         "dualrank bm25-search --index {input.index:q} --queries {input.queries:q} "
-        "--out {output:q} --k {params.depth} --k1 {params.k1} --b {params.b} --threads {threads} > {log:q} 2>&1"
+        "--out {output:q} --k {params.depth:q} --k1 {params.k1:q} --b {params.b:q} --threads {threads:q} > {log:q} 2>&1"
 
 
 rule mixed_candidates:
@@ -65,8 +67,8 @@ rule mixed_candidates:
         "../../envs/dualrank.yaml"
     shell:
         "dualrank candidates mix --run {input.run:q} --qrels {input.qrels:q} "
-        "--corpus {input.corpus:q} --bm25 {params.bm25} --random {params.random} "
-        "--seed {params.seed} --out {output:q} > {log:q} 2>&1"
+        "--corpus {input.corpus:q} --bm25 {params.bm25:q} --random {params.random:q} "
+        "--seed {params.seed:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule train_pairs:
@@ -82,6 +84,7 @@ rule train_pairs:
         negatives=lambda w: config["datasets"][w.dataset]["synthetic"]["train_negatives"],
         sample_depth=lambda w: config["datasets"][w.dataset]["synthetic"]["train_sample_depth"],
         random=lambda w: config["datasets"][w.dataset]["synthetic"]["train_random_negatives"],
+    priority: grid.TRAINING
     log:
         "logs/train_pairs/{dataset}.log",
     benchmark:
@@ -90,5 +93,5 @@ rule train_pairs:
         "../../envs/dualrank.yaml"
     shell:
         "dualrank candidates pairs --run {input.run:q} --qrels {input.qrels:q} "
-        "--negatives {params.negatives} --sample-depth {params.sample_depth} "
-        "--random {params.random} --corpus {input.corpus:q} --out {output:q} > {log:q} 2>&1"
+        "--negatives {params.negatives:q} --sample-depth {params.sample_depth:q} "
+        "--random {params.random:q} --corpus {input.corpus:q} --out {output:q} > {log:q} 2>&1"

@@ -2,9 +2,13 @@
 # dualrank.grid (unit-tested, no torch import) so that a dry run of the paper grid stays fast.
 import json
 import os
+from pathlib import Path
+
+from snakemake.logging import logger
 
 from dualrank import grid
 from dualrank.grid import Run
+from dualrank.report import targets
 
 DATA = config["data_dir"]
 RESULTS = config["results_dir"]
@@ -20,8 +24,11 @@ def datasets_with(key, *values):
     return _alternatives([d for d in DATASETS if config["datasets"][d][key] in values])
 
 
-# What the schema cannot say: names that must name another entry (dualrank.grid.check_config).
+# What the schema cannot say: names that must name another entry (dualrank.grid.check_config);
+# then what the config cannot say alone: the encoders' files here and the FAISS index type.
 grid.check_config(config)
+for _warning in grid.check_resources(config):
+    logger.warning(f"warning: {_warning}")
 
 
 def run_of(w):
@@ -158,11 +165,37 @@ TABLES = grid.experiment_names(config, "table")
 FIGURES = grid.experiment_names(config, "figure")
 
 
+# The config files given on the command line, in merge order after config.yaml: every table
+# and figure footer names them (dualrank.grid.provenance).
+def _as_given(path):
+    # Relative to the workflow when inside it (workflow/presets/demo.yaml), else as given.
+    p, base = Path(path).resolve(), Path(workflow.basedir).resolve()
+    return str(p.relative_to(base)) if p.is_relative_to(base) else str(path)
+
+
+CONFIG_FILES = [_as_given(f) for f in workflow.overwrite_configfiles]
+
+
 def experiment_layout(w):
-    return json.dumps(grid.experiment_layout(config, w.name))
+    return json.dumps(grid.experiment_layout(config, w.name, CONFIG_FILES))
 
 
-def caption_text(w):
-    # `snakemake --report` does not expand wildcards in a caption path: result.rst prints this.
-    with open(os.path.join(workflow.basedir, "workflow", "report", f"{w.name}.rst")) as f:
-        return f.read()
+def table_layout(w):
+    # With its paired tests' settings and baselines where config `significance` declares any
+    # (dualrank.report.significance); the others' layouts, and so their jobs, stay as they were.
+    return json.dumps(targets.table_layout(config, grid.experiment_layout(config, w.name, CONFIG_FILES)))
+
+
+def caption_text(name):
+    # `snakemake --report` does not expand wildcards in a caption path: result.rst prints this,
+    # the result's own caption followed by what this run of it used (grid.caption_facts).
+    with open(os.path.join(workflow.basedir, "workflow", "report", f"{name}.rst")) as f:
+        caption = f.read().rstrip()
+    return f"{caption}\n\n{grid.caption_facts(config, name, CONFIG_FILES)}\n"
+
+
+def report_labels(name):
+    # Zero-padded numbers: the report lists results in the paper's order (table2 before table10).
+    from dualrank.report.provenance import report_labels
+
+    return report_labels(name)

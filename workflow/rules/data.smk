@@ -16,9 +16,11 @@ rule download:
         "benchmarks/download/{group}/{file}.tsv"
     conda:
         "../../envs/dualrank.yaml"
+    # A checksum mismatch is final: the retry refuses at once (dualrank.data.download).
     retries: 2
     shell:
-        "dualrank download --url {params.url:q} --md5 {params.md5:q} --out {output:q} 2> {log:q}"
+        # The log also goes to the console: a long download's retries must be seen.
+        "dualrank download --url {params.url:q} --md5 {params.md5:q} --out {output:q} 2>&1 | tee {log:q} >&2"
 
 
 rule extract:
@@ -58,7 +60,7 @@ for ds in DATASETS:
             params:
                 flavour=syn["flavour"],
                 seed=syn["seed"],
-                sizes=" ".join(f"--{k.replace('_', '-')} {v}" for k, v in syn["sizes"].items()),
+                sizes=[x for k, v in syn["sizes"].items() for x in (f"--{k.replace('_', '-')}", v)],
                 out_dir=out_dir,
             log:
                 f"logs/data/{ds}.log",
@@ -67,8 +69,8 @@ for ds in DATASETS:
             conda:
                 "../../envs/dualrank.yaml"
             shell:
-                "dualrank synthetic --flavour {params.flavour} --seed {params.seed} "
-                "{params.sizes} --out-dir {params.out_dir:q} 2> {log:q}"
+                "dualrank synthetic --flavour {params.flavour:q} --seed {params.seed:q} "
+                "{params.sizes:q} --out-dir {params.out_dir:q} 2> {log:q}"
 
     elif spec["source"] == "msmarco":
 
@@ -108,7 +110,7 @@ for ds in DATASETS:
                 "--queries-dl19 {input.queries_dl19:q} --qrels-dl19 {input.qrels_dl19:q} "
                 "--top1000-dl19 {input.top1000_dl19:q} --queries-dev-all {input.queries_dev_all:q} "
                 "--qrels-dev-all {input.qrels_dev_all:q} --qrels-train {input.qrels_train:q} "
-                "--valid-queries {params.valid[queries]} --valid-seed {params.valid[seed]} "
+                "--valid-queries {params.valid[queries]:q} --valid-seed {params.valid[seed]:q} "
                 "--out-dir {params.out_dir:q} 2> {log:q}"
 
     elif spec["source"] == "nq":
@@ -137,8 +139,8 @@ for ds in DATASETS:
                 "../../envs/dualrank.yaml"
             shell:
                 "dualrank prepare nq --passages {input.passages:q} "
-                "--train {input.train:q} --dev {input.dev:q} --hard-negatives {params.hard_negatives} "
-                "--valid-queries {params.valid[queries]} --valid-seed {params.valid[seed]} "
+                "--train {input.train:q} --dev {input.dev:q} --hard-negatives {params.hard_negatives:q} "
+                "--valid-queries {params.valid[queries]:q} --valid-seed {params.valid[seed]:q} "
                 "--out-dir {params.out_dir:q} 2> {log:q}"
 
 
@@ -157,6 +159,7 @@ rule train_eval_split:
     params:
         n=config["train_eval"]["queries"],
         seed=config["train_eval"]["seed"],
+    priority: grid.TRAINING
     log:
         "logs/train_eval_split/{dataset}.log",
     benchmark:
@@ -164,8 +167,8 @@ rule train_eval_split:
     conda:
         "../../envs/dualrank.yaml"
     shell:
-        "dualrank sample-queries --queries {input.queries:q} --qrels {input.qrels:q} --n {params.n} "
-        "--seed {params.seed} --queries-out {output.queries:q} --qrels-out {output.qrels:q} 2> {log:q}"
+        "dualrank sample-queries --queries {input.queries:q} --qrels {input.qrels:q} --n {params.n:q} "
+        "--seed {params.seed:q} --queries-out {output.queries:q} --qrels-out {output.qrels:q} 2> {log:q}"
 
 
 rule tokenizer:
@@ -176,6 +179,7 @@ rule tokenizer:
         directory(f"{DATA}/{{dataset}}/tokenizer"),
     params:
         vocab_size=config["tokenizer"]["vocab_size"],
+    priority: grid.TRAINING
     log:
         "logs/tokenizer/{dataset}.log",
     benchmark:
@@ -184,4 +188,4 @@ rule tokenizer:
         "../../envs/dualrank.yaml"
     shell:
         "dualrank tokenizer --corpus {input.corpus:q} --queries {input.queries:q} "
-        "--vocab-size {params.vocab_size} --out {output:q} 2> {log:q}"
+        "--vocab-size {params.vocab_size:q} --out {output:q} 2> {log:q}"

@@ -12,7 +12,7 @@ rule evaluate:
         seed=r"\d+",
     params:
         evals=lambda w: json.dumps(eval_specs(w, f"{RESULTS}/runs/{RUN}".format(**w))),
-        index=lambda w, input: f"--index {input.index}" if "index" in input.keys() else "",
+        index=lambda w, input: ["--index", input.index] if "index" in input.keys() else [],
     threads: resources("score")["threads"]
     resources:
         gpu=resources("score")["gpu"],
@@ -25,8 +25,8 @@ rule evaluate:
     conda:
         "../../envs/dualrank.yaml"
     shell:
-        "dualrank gpu --gpus {resources.gpu} -- dualrank evaluate --evals {params.evals:q} --model {input.model:q} "
-        "--corpus {input.corpus:q} {params.index} --threads {threads} "
+        "dualrank gpu --gpus {resources.gpu:q} -- dualrank evaluate --evals {params.evals:q} --model {input.model:q} "
+        "--corpus {input.corpus:q} {params.index:q} --threads {threads:q} "
         "--metrics-out {output:q} 2> {log:q}"
 
 

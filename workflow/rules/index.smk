@@ -25,5 +25,5 @@ rule index:
     conda:
         "../../envs/dualrank.yaml"
     shell:
-        "dualrank gpu --gpus {resources.gpu} -- dualrank index --model {input.model:q} "
-        "--corpus {input.corpus:q} --out {output:q} --index-spec {params.spec:q} --threads {threads} 2> {log:q}"
+        "dualrank gpu --gpus {resources.gpu:q} -- dualrank index --model {input.model:q} "
+        "--corpus {input.corpus:q} --out {output:q} --index-spec {params.spec:q} --threads {threads:q} 2> {log:q}"

@@ -5,12 +5,16 @@
 
 rule teacher_import:
     input:
-        lambda w: download_file("teacher", config["datasets"][w.dataset]["teacher"]["scores"]),
+        scores=lambda w: download_file("teacher", config["datasets"][w.dataset]["teacher"]["scores"]),
+        # Every id of the published file is checked against the dataset's tables.
+        corpus=f"{DATA}/{{dataset}}/corpus.parquet",
+        queries=f"{DATA}/{{dataset}}/queries-train.parquet",
     output:
         pairs=f"{DATA}/{{dataset}}/teacher-pairs.parquet",
         triples=f"{DATA}/{{dataset}}/teacher-triples.parquet",
     wildcard_constraints:
         dataset=_alternatives([d for d in DATASETS if config["datasets"][d]["teacher"]["source"] == "published"]),
+    priority: grid.GATE
     resources:
         mem_mb=resources("cpu")["mem_mb"],
     log:
@@ -20,8 +24,8 @@ rule teacher_import:
     conda:
         "../../envs/dualrank.yaml"
     shell:
-        "dualrank teacher-import --scores {input:q} --out {output.pairs:q} "
-        "--triples-out {output.triples:q} 2> {log:q}"
+        "dualrank teacher-import --scores {input.scores:q} --corpus {input.corpus:q} "
+        "--queries {input.queries:q} --out {output.pairs:q} --triples-out {output.triples:q} 2> {log:q}"
 
 
 rule teacher_score:
@@ -34,6 +38,7 @@ rule teacher_score:
         f"{DATA}/{{dataset}}/teacher-pairs.parquet",
     wildcard_constraints:
         dataset=_alternatives([d for d in DATASETS if config["datasets"][d]["teacher"]["source"] == "ca"]),
+    priority: grid.GATE
     threads: resources("score")["threads"]
     resources:
         gpu=resources("score")["gpu"],
@@ -46,5 +51,5 @@ rule teacher_score:
     conda:
         "../../envs/dualrank.yaml"
     shell:
-        "dualrank gpu --gpus {resources.gpu} -- dualrank teacher-score --model {input.model:q} --pairs {input.pairs:q} "
-        "--corpus {input.corpus:q} --queries {input.queries:q} --out {output:q} --threads {threads} 2> {log:q}"
+        "dualrank gpu --gpus {resources.gpu:q} -- dualrank teacher-score --model {input.model:q} --pairs {input.pairs:q} "
+        "--corpus {input.corpus:q} --queries {input.queries:q} --out {output:q} --threads {threads:q} 2> {log:q}"

@@ -21,8 +21,9 @@ rule train:
         seed=r"\d+",
     params:
         spec=train_spec,
-        tokenizer=lambda w, input: f"--tokenizer {input.tokenizer}" if "tokenizer" in input.keys() else "",
+        tokenizer=lambda w, input: ["--tokenizer", input.tokenizer] if "tokenizer" in input.keys() else [],
         checkpoints=f"checkpoints/{RUN}",
+    priority: lambda w: grid.train_priority(config, run_of(w))
     threads: lambda w: resources("train")["threads"] * train_execution(w)["processes"]
     resources:
         gpu=lambda w: resources("train")["gpu"] * train_execution(w)["processes"],
@@ -37,13 +38,13 @@ rule train:
     conda:
         "../../envs/dualrank.yaml"
     shell:
-        "dualrank gpu --gpus {resources.gpu} -- dualrank train --spec {params.spec:q} --groups {input.groups:q} "
+        "dualrank gpu --gpus {resources.gpu:q} -- dualrank train --spec {params.spec:q} --groups {input.groups:q} "
         "--corpus {input.corpus:q} --queries {input.queries:q} "
         "--valid-candidates {input.valid_candidates:q} --valid-queries {input.valid_queries:q} "
         "--valid-qrels {input.valid_qrels:q} --train-eval-candidates {input.train_eval_candidates:q} "
         "--train-eval-queries {input.train_eval_queries:q} --train-eval-qrels {input.train_eval_qrels:q} "
-        "{params.tokenizer} --threads {threads} "
-        "--processes {resources.processes} --checkpoint-every {resources.checkpoint_every} "
+        "{params.tokenizer:q} --threads {threads:q} "
+        "--processes {resources.processes:q} --checkpoint-every {resources.checkpoint_every:q} "
         "--checkpoint-dir {params.checkpoints:q} --model-out {output.model:q} "
         "--curve-out {output.curve:q} --summary-out {output.summary:q} "
         "--snapshots-out {output.snapshots:q} --train-scores-out {output.train_scores:q} 2> {log:q}"

@@ -16,11 +16,12 @@ vectorisation is off). Once the JVM runs, pyserini's own configuration attempt r
 ``try/except`` that pyserini already has for exactly this case, so its options never apply —
 the same sequence pyserini uses in ``pyserini/eval/trec_eval.py``.
 
-:func:`pyserini_lucene` additionally imports ``pyserini.search.lucene`` and
-``pyserini.index.lucene``. Their import chain reaches ``pyserini/encode/_openai.py``, which
-builds an ``openai.OpenAI`` client at import time and fails without an API key on recent
-``openai`` releases (2.x included). We never call OpenAI; a placeholder key is set for the
-duration of that import only, and the environment is restored afterwards.
+:func:`pyserini_lucene` gives pyserini's Lucene classes, each module imported when first used
+(a BM25 search only needs the JVM). ``pyserini.search.lucene``'s import chain reaches
+``pyserini/encode/_openai.py``, which builds an ``openai.OpenAI`` client at import time and
+fails without an API key on recent ``openai`` releases (2.x included). We never call OpenAI; a
+placeholder key is set for the duration of that import only, and the environment is restored
+afterwards.
 
 Environment variables (besides those of :mod:`dualrank.bm25.java`):
 
@@ -42,7 +43,6 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 
 from dualrank.bm25.java import (
     INCUBATOR_VECTOR,
@@ -69,7 +69,7 @@ class JvmInfo:
 
 _lock = threading.Lock()
 _info: JvmInfo | None = None
-_pyserini: SimpleNamespace | None = None
+_pyserini: PyseriniLucene | None = None
 
 
 def _is_incubator_option(options: list[str], i: int) -> int:
@@ -243,30 +243,50 @@ def _openai_placeholder_key():
             os.environ.pop("OPENAI_API_KEY", None)
 
 
-def pyserini_lucene() -> SimpleNamespace:
-    """``init_jvm()``, then import pyserini's Lucene modules; returns a namespace with
+class PyseriniLucene:
+    """pyserini's Lucene classes, each imported on first use (thread-safe).
+
+    ``pyserini.search.lucene`` imports ``pyserini.encode`` (transformers, torch, openai): about
+    10 s of a BM25 job on 2 cores, which the ``SearchCollection`` engine, that only needs the
+    JVM, never uses. ``version`` (pyserini's) and ``jvm`` (:class:`JvmInfo`) are plain values.
+    """
+
+    _WHERE = {
+        "LuceneSearcher": "pyserini.search.lucene",
+        "LuceneIndexer": "pyserini.index.lucene",
+        "LuceneIndexReader": "pyserini.index.lucene",
+        "Analyzer": "pyserini.analysis",
+        "get_lucene_analyzer": "pyserini.analysis",
+    }
+
+    def __init__(self, info: JvmInfo):
+        import importlib.metadata
+
+        self.jvm = info
+        self.version = importlib.metadata.version("pyserini")
+
+    def __getattr__(self, name: str):
+        if name not in self._WHERE:
+            raise AttributeError(name)
+        import importlib
+
+        with _lock:
+            logging.getLogger("faiss").setLevel(logging.WARNING)  # pyserini imports faiss; quiet it
+            with _openai_placeholder_key():
+                value = getattr(importlib.import_module(self._WHERE[name]), name)
+        setattr(self, name, value)  # later lookups skip __getattr__
+        return value
+
+
+def pyserini_lucene() -> PyseriniLucene:
+    """``init_jvm()``, then pyserini's Lucene modules, imported when first used: attributes
     ``LuceneSearcher``, ``LuceneIndexer``, ``LuceneIndexReader``, ``Analyzer``,
     ``get_lucene_analyzer``, ``version`` (pyserini's) and ``jvm`` (:class:`JvmInfo`)."""
     global _pyserini
     info = init_jvm()
     with _lock:
         if _pyserini is None:
-            import importlib.metadata
-
-            logging.getLogger("faiss").setLevel(logging.WARNING)  # pyserini imports faiss; quiet it
-            with _openai_placeholder_key():
-                from pyserini.analysis import Analyzer, get_lucene_analyzer
-                from pyserini.index.lucene import LuceneIndexer, LuceneIndexReader
-                from pyserini.search.lucene import LuceneSearcher
-            _pyserini = SimpleNamespace(
-                LuceneSearcher=LuceneSearcher,
-                LuceneIndexer=LuceneIndexer,
-                LuceneIndexReader=LuceneIndexReader,
-                Analyzer=Analyzer,
-                get_lucene_analyzer=get_lucene_analyzer,
-                version=importlib.metadata.version("pyserini"),
-                jvm=info,
-            )
+            _pyserini = PyseriniLucene(info)
         return _pyserini
 
 

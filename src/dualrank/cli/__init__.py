@@ -33,8 +33,11 @@ COMMANDS: dict[str, str] = {
     "index": "a FAISS index of a corpus encoded by a trained DE",
     "evaluate": "re-rank and retrieval evaluation of a trained model (or of BM25's candidates)",
     "metrics": "MRR@10 and nDCG@10 of any run file against qrels (JSON on stdout)",
+    "per-query": "per-query RR@10 and nDCG@10 of a run's evaluations (for the paired tests)",
     "table1": "render Table 1 from its runs' metrics",
     "render": "render one of Tables 2-12 or Figures 1-8",
+    "claims": "the paper's claims, each with a verdict, and paper-versus-measured per cell",
+    "demo-account": "the README's account of the demo, generated from a finished demo's tables",
     "gpu": "run a command on exactly the GPUs its Snakemake job was given",
 }
 

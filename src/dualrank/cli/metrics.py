@@ -3,7 +3,9 @@
     dualrank metrics --run RUN --qrels QRELS [--rel-level 2] [--per-query OUT]
 
 The run may be TREC ('qid Q0 docid rank score tag'), MS MARCO ('qid pid rank') or a run
-Parquet table; the qrels TREC ('qid iter docid rel') or a qrels Parquet table.
+Parquet table; the qrels TREC ('qid iter docid rel') or a qrels Parquet table. An empty run,
+or one with no judged query, is refused (it would score 0); judged queries missing from the
+run are counted in a warning.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     a = parse(Args, argv, "metrics", __doc__)
     run = readers.load(a.run, "run")
     qrels = readers.load(a.qrels, "qrels")
+    metrics.check_coverage(run, qrels, str(a.run), str(a.qrels))
     aggregate, per_query = metrics.evaluate(run, qrels, a.rel_level, run_name=str(a.run), qrels_name=str(a.qrels))
     if a.per_query is not None:
         with atomic_output(a.per_query) as tmp:

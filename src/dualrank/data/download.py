@@ -10,12 +10,17 @@ The command line is ``dualrank download --url URL [--md5 HEX] --out PATH [--head
   start over.
 * Connection errors, timeouts, truncated bodies and HTTP 408/429/5xx are retried with
   exponential backoff; an attempt that received new bytes resets the failure count, so a long
-  download over a flaky link keeps going. Other HTTP errors (404, 403, ...) fail at once.
+  download over a flaky link keeps going. Each failed attempt is logged (stderr) as attempt
+  n/N with the wait and the time left in the retry budget. Other HTTP errors (404, 403, ...)
+  fail at once.
 * The MD5 is computed while streaming (the bytes of a resumed ``.part`` are hashed once) and
-  checked before the final atomic rename. On a mismatch the ``.part`` is deleted and a
-  :class:`DownloadError` (an :class:`~dualrank.data.io.InputError`) names the URL and the
-  expected and actual checksums; nothing is left at ``PATH``. Without ``--md5`` the computed
-  checksum is logged so that it can be pinned in config.yaml.
+  checked before the final atomic rename. A mismatch is final: the bytes are kept for
+  inspection at ``PATH.md5-mismatch`` (with ``PATH.md5-mismatch.json``: URL, expected and
+  actual checksums), a :class:`DownloadError` (an :class:`~dualrank.data.io.InputError`) says
+  so, and nothing is left at ``PATH``. A rerun for the same URL and MD5 (Snakemake's
+  ``retries``) refuses at once with the same message instead of fetching gigabytes again;
+  fixing the MD5 in the config, or deleting the kept file, downloads anew. Without ``--md5``
+  the computed checksum is logged so that it can be pinned in config.yaml.
 * If ``PATH`` already exists with the expected MD5 nothing is fetched.
 * Progress is logged every ``--progress-every`` seconds (MB, percent, MB/s).
 * ``file://`` URLs work the same way (used by the tests and for local mirrors).
@@ -86,6 +91,40 @@ def check_md5(md5: str | None, where: str) -> str | None:
 
 def _part_paths(out: Path) -> tuple[Path, Path]:
     return out.with_name(out.name + ".part"), out.with_name(out.name + ".part.meta")
+
+
+def _bad_paths(out: Path) -> tuple[Path, Path]:
+    """Where a download that failed its MD5 is kept, and the note of what it failed."""
+    return out.with_name(out.name + ".md5-mismatch"), out.with_name(out.name + ".md5-mismatch.json")
+
+
+def _mismatch_error(url: str, out: Path, note: dict) -> DownloadError:
+    bad, _ = _bad_paths(out)
+    head = (f"{url}: md5 mismatch: expected {note['expected']}, got {note['actual']} ({note['size']} bytes); "
+            f"the bytes are kept for inspection at {bad}, nothing is written to {out}. ")
+    if note.get("resumed"):  # the earlier run's bytes may be the bad ones: one whole fetch more
+        return DownloadError(head + f"They resumed {note['resumed']} bytes of an earlier run: the next run "
+                             "downloads the whole file again")
+    return DownloadError(head + f"This is final: a rerun refuses at once. Correct the md5 in the config "
+                         f"(or the URL), or delete {bad} to download again")
+
+
+def _refuse_known_mismatch(url: str, out: Path, md5: str | None) -> None:
+    """A rerun (Snakemake's retry) of a download whose bytes already failed this MD5 refuses at
+    once with the first failure's message."""
+    bad, note_path = _bad_paths(out)
+    note = _read_meta(note_path)
+    if (md5 is not None and bad.exists() and note.get("url") == url and note.get("expected") == md5
+            and not note.get("resumed")):
+        raise _mismatch_error(url, out, note)
+
+
+def _keep_mismatch(url: str, out: Path, part: Path, meta: Path, note: dict) -> DownloadError:
+    bad, note_path = _bad_paths(out)
+    os.replace(part, bad)
+    meta.unlink(missing_ok=True)
+    write_text(note_path, json.dumps({"url": url, **note}))
+    return _mismatch_error(url, out, note)
 
 
 def _read_meta(meta: Path) -> dict:
@@ -280,6 +319,7 @@ def download(
     md5 = check_md5(md5, url)
     out.parent.mkdir(parents=True, exist_ok=True)
     part, meta = _part_paths(out)
+    _refuse_known_mismatch(url, out, md5)
 
     if out.exists() and md5 is not None:
         if md5_file(out) == md5:
@@ -300,15 +340,13 @@ def download(
     if hasher_state["n"] != size:  # cannot happen, but never trust a stale hash
         actual = md5_file(part)
     if md5 is not None and actual != md5:
-        part.unlink(missing_ok=True)
-        meta.unlink(missing_ok=True)
-        raise DownloadError(
-            f"{url}: md5 mismatch: expected {md5}, got {actual} ({size} bytes); "
-            f"removed {part}, nothing written to {out}"
-        )
+        raise _keep_mismatch(url, out, part, meta, {"expected": md5, "actual": actual, "size": size,
+                                                    "resumed": first_offset})
     # Not atomic_output: the .part outlives a failed run, so that the next one resumes it.
     os.replace(part, out)
     meta.unlink(missing_ok=True)
+    for stale in _bad_paths(out):  # an earlier mismatch, of another expected md5
+        stale.unlink(missing_ok=True)
     secs = time.monotonic() - t0
     log.info("%s -> %s: %.1f MB in %.1f s (%.2f MB/s), md5 %s%s", url, out, size / MB, secs,
              (size - first_offset) / MB / max(secs, 1e-9), actual,
@@ -345,8 +383,17 @@ def _fetch(url: str, part: Path, meta: Path, attempt: dict, retries: int, backof
                     f"({now} bytes kept in {part} for a later resume): {e}"
                 ) from None
             wait = min(backoff * 2 ** max(failures - 1, 0), max_backoff)
-            log.warning("%s: %s; retrying in %.1f s", url, e, wait)
+            left = _budget_left(failures, retries, backoff, max_backoff, attempt["timeout"])
+            log.warning("%s: attempt %d/%d failed (%s); retrying in %.1f s, at most %.0f s left in the retry "
+                        "budget", url, failures, retries + 1, e, wait, left)
             time.sleep(wait)
             continue
         if failures > retries:
             raise DownloadError(f"{url}: giving up after {retries} restarts")
+
+
+def _budget_left(failures: int, retries: int, backoff: float, max_backoff: float, timeout: float) -> float:
+    """The longest the remaining attempts may take after attempt ``failures`` failed: their
+    waits plus a socket timeout each (a stalled attempt ends at the timeout)."""
+    waits = sum(min(backoff * 2 ** max(k - 1, 0), max_backoff) for k in range(failures, retries + 1))
+    return waits + (retries + 1 - failures) * timeout

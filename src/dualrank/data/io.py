@@ -33,31 +33,46 @@ def atomic_output(path: str | os.PathLike, directory: bool = False) -> Iterator[
     folder; an old folder at ``path`` is renamed aside first and removed after the new one is
     in place (a folder cannot be renamed onto another). Files are synced before the rename,
     so a crash right after it cannot leave an empty file; both get the usual umask-based mode
-    (mkstemp's 0600 would hide shared results from other users).
+    (mkstemp's 0600 would hide shared results from other users). An output that cannot be
+    written (a read-only directory, a folder where a file should go) raises InputError naming
+    the path, before the body runs where possible.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if directory:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    else:
-        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.close(fd)
-        tmp = Path(name)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if directory:
+            tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+        else:
+            if path.is_dir():
+                raise IsADirectoryError(f"{path} is a directory")
+            fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            os.close(fd)
+            tmp = Path(name)
+    except OSError as e:
+        raise _unwritable(path, e) from None
     try:
         yield tmp
-        if directory:
-            os.chmod(tmp, 0o777 & ~_umask())
-            _replace_dir(tmp, path)
-        else:
-            with open(tmp, "rb+") as f:
-                os.fsync(f.fileno())
-            os.chmod(tmp, 0o666 & ~_umask())
-            os.replace(tmp, path)
+        try:
+            if directory:
+                os.chmod(tmp, 0o777 & ~_umask())
+                _replace_dir(tmp, path)
+            else:
+                with open(tmp, "rb+") as f:
+                    os.fsync(f.fileno())
+                os.chmod(tmp, 0o666 & ~_umask())
+                os.replace(tmp, path)
+        except OSError as e:
+            raise _unwritable(path, e) from None
     finally:
         if directory:
             shutil.rmtree(tmp, ignore_errors=True)
         else:
             tmp.unlink(missing_ok=True)
+
+
+def _unwritable(path: Path, e: OSError) -> InputError:
+    where = f": {e.filename}" if e.filename and e.strerror else ""
+    return InputError(f"{path}: cannot write this output ({e.strerror or e}{where})")
 
 
 def _replace_dir(tmp: Path, final: Path) -> None:

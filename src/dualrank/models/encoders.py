@@ -18,16 +18,37 @@ def source(spec: dict) -> str | None:
     return spec.get("path") or spec.get("hf_id")
 
 
+def is_init(spec: dict) -> bool:
+    """A random-initialised shape: ``init`` given, and not null (an overlay switching an encoder
+    to a pre-trained one writes ``init: null``)."""
+    return spec.get("init") is not None
+
+
+def _pretrained(load, spec: dict):
+    """``load(name)`` of a pre-trained encoder, a failure told as what to do about it."""
+    name = source(spec)
+    try:
+        return load(name)
+    except (OSError, ValueError) as e:  # a repository id it is not, a folder holding no tokenizer
+        how = ("a directory holding the checkpoint's config.json, weights and tokenizer" if spec.get("path")
+               else "in the Hugging Face cache or reachable online: pre-download it with "
+                    f"`hf download {name}` where there is network, or set the encoder's path: to a local copy")
+        raise InputError(f"encoder {name!r} cannot be loaded; it must be {how} ({str(e).splitlines()[0]})") from e
+
+
 def load_tokenizer(spec: dict, tokenizer_dir: str | None = None) -> PreTrainedTokenizerBase:
     """The encoder's own tokenizer if it has pre-trained weights, else the trained vocabulary."""
-    name = tokenizer_dir if "init" in spec else source(spec)
-    if name is None:
+    if is_init(spec):
+        if tokenizer_dir is None:
+            raise InputError("an `init` encoder needs the trained vocabulary (--tokenizer)")
+        return AutoTokenizer.from_pretrained(tokenizer_dir)
+    if source(spec) is None:
         raise InputError(f"encoder spec {spec} needs one of hf_id, path or init")
-    return AutoTokenizer.from_pretrained(name)
+    return _pretrained(AutoTokenizer.from_pretrained, spec)
 
 
 def build_backbone(spec: dict, tokenizer: PreTrainedTokenizerBase, dropout: float = 0.1) -> BertModel:
-    if "init" in spec:
+    if is_init(spec):
         shape = spec["init"]
         if set(shape) != INIT_KEYS:
             raise InputError(f"encoder init shape {shape} must have exactly the keys {sorted(INIT_KEYS)}")
@@ -43,4 +64,4 @@ def build_backbone(spec: dict, tokenizer: PreTrainedTokenizerBase, dropout: floa
             pad_token_id=tokenizer.pad_token_id,
         )
         return BertModel(config, add_pooling_layer=False)
-    return AutoModel.from_pretrained(source(spec), add_pooling_layer=False)
+    return _pretrained(lambda name: AutoModel.from_pretrained(name, add_pooling_layer=False), spec)

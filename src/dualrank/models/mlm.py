@@ -21,7 +21,7 @@ from transformers import BertForMaskedLM
 from transformers.models.bert.modeling_bert import BertPredictionHeadTransform
 
 from dualrank.models.base import Ranker
-from dualrank.models.encoders import source
+from dualrank.models.encoders import is_init, source
 from dualrank.models.noise import IGNORE, mask_token_id, mlm_mask
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ class MaskedLMHead(nn.Module):
 
 def build_mlm_head(ranker: Ranker, encoder: dict) -> MaskedLMHead:
     head = MaskedLMHead(ranker.backbone.config)
-    src = None if "init" in encoder else source(encoder)
+    src = None if is_init(encoder) else source(encoder)
     if src is not None:
         pretrained, info = BertForMaskedLM.from_pretrained(src, output_loading_info=True)
         missing = [k for k in info["missing_keys"] if k.startswith("cls.")]

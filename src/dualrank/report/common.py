@@ -91,9 +91,10 @@ def metric(cell: dict, evaluation: str, name: str = "mrr@10") -> float:
 
 
 def mean_std(values: list[float]) -> tuple[float, float]:
-    """Mean and population std (ddof 0, as Table 1) over seeds; std 0 for one seed."""
+    """Mean and sample std (ddof 1: the seeds are a sample of the runs one could train) over
+    seeds; with one seed there is no spread to estimate, and the std is NaN (printed as none)."""
     v = np.asarray(values, dtype=float)
-    return float(v.mean()), float(v.std()) if len(v) > 1 else 0.0
+    return float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else float("nan")
 
 
 def read_table(path: Path, columns: dict[str, str]) -> pd.DataFrame:

@@ -22,7 +22,7 @@ import pandas as pd
 from dualrank.data import contracts
 from dualrank.data.io import InputError, write_text
 from dualrank.report import common, scores
-from dualrank.report.figures import palette, plt, save, style
+from dualrank.report.figures import legend_outside, palette, plt, save, style
 
 CLASSES = (("positive", "Positive", "tab:blue"), ("negative", "Negative", "tab:orange"))
 SNAPSHOT = {"stage": "str", "step": "int", "query_id": "str", "doc_id": "str", "label": "int", "score": "float"}
@@ -59,7 +59,7 @@ def margin_panel(ax, margins: dict[str, object], bins: int, stats: list) -> None
         ax.stairs(scores.density(m, edges), edges, color=colours[row], linewidth=1.5, label=row)
         stats.append({"panel": "margins", "row": row, "class": "margin", **scores.summary(m)})
     ax.set(xlabel="Normalised margin", ylabel="Density")
-    ax.legend(fontsize="small")
+    legend_outside(ax)
 
 
 def score_distributions(layout: dict, png: str, pdf: str, csv: str | None = None) -> pd.DataFrame:
@@ -72,11 +72,12 @@ def score_distributions(layout: dict, png: str, pdf: str, csv: str | None = None
     centre, bins, stats = bool(p.get("centre", True)), int(p.get("bins", 60)), []
     style()
     n = len(dens) + bool(marg)
-    fig, axes = plt.subplots(1, n, figsize=(4.0 * n, 3.4), squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(1, n, figsize=(4.0 * n + 1.2, 3.4), squeeze=False, layout="constrained")
     for ax, r in zip(axes[0], dens):
         class_panel(ax, pairs[r], centre, bins, f"{r} score" + (" (centred)" if centre else ""), stats,
                     {"panel": "scores", "row": r})
-        ax.legend(fontsize="small")
+    if dens:
+        legend_outside(axes[0][len(dens) - 1])
     if marg:
         margin_panel(axes[0][-1], {r: scores.normalised_margins(pairs[r]) for r in marg}, bins, stats)
     return finish(fig, layout, png, pdf, csv, stats)
@@ -85,7 +86,7 @@ def score_distributions(layout: dict, png: str, pdf: str, csv: str | None = None
 def finish(fig, layout: dict, png: str, pdf: str, csv: str | None, stats: list[dict]) -> pd.DataFrame:
     """Title, PNG and PDF, and the plotted numbers as CSV."""
     fig.suptitle(layout.get("title", layout["name"]), fontsize="medium")
-    save(fig, png, pdf)
+    save(fig, png, pdf, layout)
     out = pd.DataFrame(stats)
     if csv:
         write_text(csv, out.to_csv(index=False, float_format="%.4f"))
@@ -98,7 +99,7 @@ def snapshots(layout: dict, png: str, pdf: str, csv: str | None = None) -> pd.Da
     data = {r: common.read_table(Path(c["dir"]) / "snapshots.parquet", SNAPSHOT) for r, c in runs.items()}
     stages = p.get("stages") or scores.stage_order(pd.concat([d["stage"] for d in data.values()]))
     style()
-    fig, axes = plt.subplots(len(stages), len(runs), figsize=(3.6 * len(runs), 2.8 * len(stages)), squeeze=False,
+    fig, axes = plt.subplots(len(stages), len(runs), figsize=(3.6 * len(runs) + 1.0, 2.8 * len(stages)), squeeze=False,
                              layout="constrained")
     stats = []
     for i, stage in enumerate(stages):
@@ -113,5 +114,5 @@ def snapshots(layout: dict, png: str, pdf: str, csv: str | None = None) -> pd.Da
                         stats, {"stage": stage, "step": step, "row": r})
             when = {"init": "initialisation", "final": f"end (last step, {step:,})"}.get(stage, f"step {step:,}")
             axes[i][j].set_title(f"{r}, {when}", fontsize="small")
-    axes[0][-1].legend(fontsize="small")
+    legend_outside(axes[0][-1])
     return finish(fig, layout, png, pdf, csv, stats)

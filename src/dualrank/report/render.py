@@ -19,13 +19,15 @@ score_distributions    Figures 2, 5, 6, 8         :mod:`dualrank.report.distribu
 snapshots              Figure 7                   :mod:`dualrank.report.distributions`
 =====================  =========================  ===========================================
 
-A figure's optional ``csv`` holds the numbers it draws.
+A figure's optional ``csv`` holds the numbers it draws. Every table is finished by
+:mod:`dualrank.report.publish` (title, provenance footer, optional HTML); every figure draws the
+footer under its panels (:func:`dualrank.report.figures.save`).
 """
 
 from __future__ import annotations
 
 from dualrank.data.io import InputError
-from dualrank.report import common, disagreement, distributions, examples, figures, presets, tables
+from dualrank.report import common, disagreement, distributions, examples, figures, presets, publish, tables
 
 TABLES = {"metrics": tables.render, "table2": tables.render, "discrepancy": examples.discrepancy_table,
           "disagreement": disagreement.render}
@@ -34,15 +36,18 @@ FIGURES = {"embedding_size": figures.embedding_size, "learning_curve": figures.l
 
 
 def render(layout: dict, csv: str | None = None, md: str | None = None, png: str | None = None,
-           pdf: str | None = None) -> object:
-    """Draw ``layout`` with its kind's renderer: a table to ``csv`` and ``md``, a figure to
-    ``png`` and ``pdf`` (and its numbers to ``csv`` when given). Returns the renderer's numbers."""
+           pdf: str | None = None, html: str | None = None, about: str | None = None) -> object:
+    """Draw ``layout`` with its kind's renderer: a table to ``csv`` and ``md`` (and ``html``,
+    ``about``), a figure to ``png`` and ``pdf`` (and its numbers to ``csv`` when given). Returns
+    the renderer's numbers."""
     layout = common.check_layout(presets.apply(layout))
     kind = layout["kind"]
     if kind in TABLES:
         if not (csv and md):
             raise InputError(f"layout {layout['name']!r}: a {kind} table needs --csv and --md")
-        return TABLES[kind](layout, csv, md)
+        out = TABLES[kind](layout, csv, md)
+        publish.finish_table(layout, md, html, about)
+        return out
     if kind in FIGURES:
         if not (png and pdf):
             raise InputError(f"layout {layout['name']!r}: a {kind} figure needs --png and --pdf")

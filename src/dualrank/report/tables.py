@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from dualrank.data.io import write_text
-from dualrank.report import common
+from dualrank.report import common, provenance, significance
 
 METRIC_NAMES = {"mrr@10": "MRR@10", "ndcg@10": "nDCG@10"}
 
@@ -67,7 +67,7 @@ def with_paper(df: pd.DataFrame, layout: dict) -> pd.DataFrame:
 def cell_text(x: pd.Series, compare: bool) -> str:
     if np.isnan(x["mean"]):
         return "N/A"
-    s = f"{x['mean']:.3f}" + (f" ± {x['std']:.3f}" if x["seeds"] > 1 else "")
+    s = f"{x['mean']:.3f}{significance.marker(x)}" + (f" ± {x['std']:.3f}" if x["seeds"] > 1 else "")
     if compare and not np.isnan(x["paper"]):
         s += f" ({x['paper']:.3f}, {x['diff']:+.3f})"
     return s
@@ -77,11 +77,15 @@ def markdown(df: pd.DataFrame, layout: dict, compare: bool) -> str:
     labels = list(dict.fromkeys(df["label"]))
     head = f"| {layout['params'].get('row_header', 'Model')} | " + " | ".join(labels) + " |"
     lines = [head, "|" + "---|" * (1 + len(labels))]
+    shapes = (layout.get("provenance") or {}).get("encoders", {})
     for row, g in df.groupby("row", sort=False):
         cells = [cell_text(x, compare) for _, x in g.iterrows()]
-        lines.append(f"| {common.md_escape(row)} | " + " | ".join(cells) + " |")
+        # Table 2's rows are encoder names: the size trained beside the paper's name.
+        label = f"{row} ({provenance.size(shapes[row])})" if layout["kind"] == "table2" and row in shapes else row
+        lines.append(f"| {common.md_escape(label)} | " + " | ".join(cells) + " |")
     seeds = int(df["seeds"].max())
-    note = (f"Cells: ours, mean ± std over the row's seeds (up to {seeds})" if seeds > 1 else "Cells: ours, one seed")
+    note = (f"Cells: ours, mean ± sample std (ddof = 1) over the row's seeds (up to {seeds})" if seeds > 1
+            else "Cells: ours, one seed")
     note += (" (paper's value, ours − paper)." if compare else
              ". This configuration is not the paper's, so its published values are not printed.")
     title = f"**{layout.get('title', layout['name'])}**\n\n" if layout.get("title") else ""
@@ -93,6 +97,8 @@ def render(layout: dict, csv: str, md: str) -> pd.DataFrame:
     compare = bool(layout.get("compare_to_paper"))
     if compare:
         df = with_paper(df, layout)
-    write_text(csv, df.to_csv(index=False, float_format="%.4f"))
-    write_text(md, markdown(df, layout, compare))
+    tests = significance.table_tests(layout)  # the paired tests against the config's baselines
+    df = significance.annotate(df, tests)
+    write_text(csv, df.to_csv(index=False, float_format="%.4g"))
+    write_text(md, markdown(df, layout, compare) + "\n" + significance.footnote(tests, layout))
     return df

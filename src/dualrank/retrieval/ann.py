@@ -31,14 +31,15 @@ KEYS = {"factory", "search", "train_size"}
 
 def check_spec(spec: dict, dim: int | None = None) -> dict:
     """The spec with its defaults. With the embedding dimension, a factory string FAISS cannot
-    build at that dimension fails here, before any encoding."""
+    build at that dimension, or search parameters it does not take, fail here, before any
+    encoding (the DAG checks the config's ``index`` so: dualrank.grid.check_resources)."""
     if not isinstance(spec, dict) or not isinstance(spec.get("factory"), str):
         raise InputError(f"index spec {spec!r}: needs a FAISS factory string under 'factory'")
     unknown = set(spec) - KEYS
     if unknown:
         raise InputError(f"index spec: unknown key(s) {sorted(unknown)}; known: {sorted(KEYS)}")
     if dim is not None:
-        new(spec["factory"], dim)
+        set_search_params(new(spec["factory"], dim), spec)
     return {"search": "", "train_size": 1_000_000, **spec}
 
 

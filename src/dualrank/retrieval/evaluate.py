@@ -9,7 +9,9 @@ The evaluations are a list (the command's ``--evals`` JSON), one entry per evalu
 Re-ranking scores each query's top-``depth`` candidates with the model (without a model the
 candidates' own order is evaluated: the BM25 row). Retrieval searches the FAISS index. Each
 run is written to ``run_out`` and scored with ir_measures (MRR@10, nDCG@10; DL19 counts
-grade >= 2 relevant for MRR). The metrics file maps each name to its figures.
+grade >= 2 relevant for MRR). The metrics file maps each name to its figures. Candidates that
+are empty, or hold no query the qrels judge (the wrong qrels?), are refused rather than scored
+0; judged queries without candidates are counted in a warning (they score 0).
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ import json
 import logging
 import os
 
+import pandas as pd
+
 from dualrank.data import contracts
-from dualrank.data.io import write_text
-from dualrank.retrieval.metrics import evaluate
+from dualrank.data.io import atomic_output, write_text
+from dualrank.retrieval.metrics import check_coverage, evaluate
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +40,7 @@ def run_one(spec: dict, model, corpus: str | None, index: str | None, batch_size
         run = retrieve(model, index, {q: table[q] for q in wanted}, spec.get("depth", 1000), batch_size)
     else:
         cands = contracts.read(spec["candidates"], "run")
+        check_coverage(cands, qrels, f"{spec['name']}: {spec['candidates']}", spec["qrels"])
         cands = cands[cands["rank"] <= spec.get("depth", 1000)]
         cands = cands[cands["query_id"].isin(set(qrels["query_id"]))]
         if model is None:
@@ -62,3 +67,22 @@ def evaluate_all(evals: list[dict], metrics_out: str | os.PathLike, model, corpu
     results = {e["name"]: run_one(e, model, corpus, index, batch_size) for e in evals}
     write_text(metrics_out, json.dumps(results, indent=1))
     return results
+
+
+def per_query_scores(evals: list[dict], out: str | os.PathLike) -> pd.DataFrame:
+    """Per judged query, RR@10 and nDCG@10 of each evaluation's written run (its ``run_out``,
+    scored against its ``qrels`` as :func:`run_one` scores it), one Parquet table: evaluation,
+    query_id, mrr@10, ndcg@10. The paired significance tests of the report read it
+    (dualrank.report.significance); it reads the runs, so nothing is re-ranked again."""
+    parts = []
+    for e in evals:
+        run = contracts.read(e["run_out"], "run")
+        qrels = contracts.read(e["qrels"], "qrels")
+        _, per_query = evaluate(run, qrels, rel_level=e.get("rel_level", 1), run_name=str(e["run_out"]),
+                                qrels_name=str(e["qrels"]))
+        parts.append(per_query.assign(evaluation=e["name"]))
+    cols = ["evaluation", "query_id", "mrr@10", "ndcg@10"]
+    df = pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
+    with atomic_output(out) as tmp:
+        df.to_parquet(tmp, index=False)
+    return df

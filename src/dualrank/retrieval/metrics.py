@@ -30,6 +30,8 @@ without tied scores this equals ir_measures' ``RR@10`` and the official script.
 
 from __future__ import annotations
 
+import logging
+
 import ir_measures
 import pandas as pd
 from ir_measures import RR, nDCG
@@ -37,6 +39,29 @@ from ir_measures import RR, nDCG
 from dualrank.data.io import InputError
 
 CUTOFF = 10
+
+log = logging.getLogger(__name__)
+
+
+def check_coverage(run: pd.DataFrame, qrels: pd.DataFrame, run_name: str = "run",
+                   qrels_name: str = "qrels") -> None:
+    """Refuse a run that cannot be evaluated against ``qrels`` -- an empty one, or one with no
+    judged query (wrong qrels?) -- which would score 0 silently; warn, with the counts, when
+    some judged queries are missing from it (they score 0)."""
+    judged = set(qrels["query_id"].astype(str))
+    ran = set(run["query_id"].astype(str))
+    if not judged:
+        raise InputError(f"{qrels_name}: no judgments")
+    if not ran:
+        raise InputError(f"{run_name}: an empty run (0 rows) to evaluate against {len(judged)} judged queries "
+                         f"of {qrels_name}")
+    common = len(ran & judged)
+    if common == 0:
+        raise InputError(f"{run_name}: none of its {len(ran)} queries is judged in {qrels_name} ({len(judged)} "
+                         f"judged queries): a run of another query set, or the wrong qrels?")
+    if common < len(judged):
+        log.warning("%s: %d of the %d judged queries of %s have no results and score 0 (%d of its %d queries "
+                    "are judged)", run_name, len(judged) - common, len(judged), qrels_name, common, len(ran))
 
 
 def _check(df: pd.DataFrame, columns: list[str], name: str) -> None:

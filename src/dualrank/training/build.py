@@ -8,6 +8,7 @@ model's initialisation, then the objective's MLM head): a run is reproducible fr
 
 from __future__ import annotations
 
+import logging
 import random
 from dataclasses import dataclass
 
@@ -24,6 +25,8 @@ from dualrank.training import distributed
 from dualrank.training.groups import Groups, Sampler, load_groups
 from dualrank.training.objective import Objective
 from dualrank.training.validation import ValidSet
+
+log = logging.getLogger(__name__)
 
 
 def seed_everything(seed: int) -> None:
@@ -45,6 +48,7 @@ class Parts:
     docs: tokens.TokenTable
     valid: ValidSet
     train_eval: ValidSet | None  # the train MRR@10 set (None: the run's own groups)
+    query_names: list[str]  # the groups' query ids as the groups file has them (for errors)
 
 
 def optimizer(params: list[nn.Parameter], t: TrainingSpec):
@@ -59,6 +63,18 @@ def optimizer(params: list[nn.Parameter], t: TrainingSpec):
     return opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm))
 
 
+def warn_short_groups(groups: Groups, k: int, where: str) -> int:
+    """Say once when groups hold fewer passages than K (a query with fewer candidates than the
+    loss variant's ``k``): they train on what they have. Returns how many are short."""
+    sizes = groups.mask.sum(axis=1)
+    short = int((sizes < k).sum())
+    if short:
+        log.warning("config key k (the loss variant's) = %d, but %d of %d training groups in %s hold fewer "
+                    "passages (the smallest %d, %.1f on average); they train on the passages they have",
+                    k, short, len(sizes), where, int(sizes.min()), float(sizes.mean()))
+    return short
+
+
 def build(spec: TrainSpec, job: TrainJob, dist: distributed.Context) -> Parts:
     t = spec.training
     if t.batch_size < dist.world:
@@ -68,6 +84,8 @@ def build(spec: TrainSpec, job: TrainJob, dist: distributed.Context) -> Parts:
     groups = load_groups(job.groups, loss_fn.needs_teacher)
     if len(groups) < dist.world:
         raise InputError(f"{job.groups}: {len(groups)} training groups for {dist.world} processes")
+    if dist.is_main:
+        warn_short_groups(groups, spec.k, job.groups)
     seed_everything(spec.seed)
     model = build_model(spec.arch, spec.encoder.to_dict(), job.tokenizer, t.query_length, t.passage_length,
                         t.dropout, t.output_layer_norm).to(dist.device)
@@ -85,6 +103,7 @@ def build(spec: TrainSpec, job: TrainJob, dist: distributed.Context) -> Parts:
     queries = tokens.load(job.queries, "queries", model.tokenizer, model.query_token_length)
     valid = ValidSet.load(job, t, model, docs)
     train_eval = ValidSet.load_train_eval(job, t, model, docs)
+    names = groups.query_ids
     groups.query_ids = queries.rows(groups.query_ids)
     groups.doc_ids = docs.rows(groups.doc_ids, pad="")
-    return Parts(loss_fn, groups, model, scorer, objective, opt, sched, sampler, docs, valid, train_eval)
+    return Parts(loss_fn, groups, model, scorer, objective, opt, sched, sampler, docs, valid, train_eval, names)

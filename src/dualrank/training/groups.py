@@ -60,6 +60,10 @@ def load_groups(path: str | Path, needs_teacher: bool) -> Groups:
     if needs_teacher and not has_teacher:
         raise InputError(f"{path}: this loss distils from a teacher but the groups carry no teacher_scores")
     teacher = _padded(scores.flatten(), rows, cols, (n, k), 0, np.float32) if has_teacher else None
+    if teacher is not None and not np.isfinite(teacher).all():
+        row = int(np.flatnonzero(~np.isfinite(teacher).all(axis=1))[0])
+        raise InputError(f"{path}: group {row} (query_id {t['query_id'][row].as_py()!r}) has a non-finite teacher "
+                         f"score ({int((~np.isfinite(teacher)).sum())} in all): a loss would be inf or NaN")
     return Groups(t["query_id"].to_pylist(), doc_ids, labels, teacher, mask)
 
 

@@ -45,12 +45,18 @@ class Snapshots:
         if self.wants(step):
             self.frames.append(self._frame("init" if step == 0 else f"step{step}", step, run))
 
-    # The checkpoint holds the frames themselves (it is a pickle already).
-    def state(self) -> list[pd.DataFrame]:
-        return self.frames
+    # The checkpoint holds the frames column by column (numbers as tensors, ids as lists of
+    # strings): a weights_only checkpoint cannot hold a DataFrame.
+    def state(self) -> list[dict]:
+        return [{"dtypes": {c: str(t) for c, t in f.dtypes.items()},
+                 "columns": {c: torch.from_numpy(f[c].to_numpy().copy()) if t.kind in "biuf"
+                             else f[c].astype(str).tolist() for c, t in f.dtypes.items()}}
+                for f in self.frames]
 
-    def restore(self, state: list[pd.DataFrame] | None) -> None:
-        self.frames = list(state or [])
+    def restore(self, state: list[dict] | None) -> None:
+        self.frames = [pd.DataFrame({c: v.cpu().numpy() if isinstance(v, torch.Tensor) else v
+                                     for c, v in s["columns"].items()}).astype(s["dtypes"])
+                       for s in state or []]
 
     def write(self, path, last_run: pd.DataFrame, last_step: int) -> None:
         """The stages taken, and "final": ``last_run``, the scores after the last step."""

@@ -9,10 +9,13 @@ step minimises, with token dropout, an MLM loss and extra negatives (Tables 9 an
 dualrank.training.objective.
 
 Resumption: a checkpoint (dualrank.training.checkpoint) is written atomically every
-``checkpoint_every`` steps, at the end, and on SIGTERM (SLURM preemption), after which the job
-exits with status 143 (dualrank.training.signals) so that Snakemake's retry resumes it; a
-restarted job with the same spec continues from the last checkpoint bit for bit, after SIGKILL
-too. ``checkpoint_every`` and ``processes`` (the data-parallel ranks,
+``checkpoint_every`` steps, at the end, and on SIGTERM (SLURM preemption) or SIGINT (Ctrl-C),
+after which the job exits with status 143 or 130 (dualrank.training.signals) so that Snakemake's
+retry resumes it; a restarted job with the same spec continues from the last checkpoint bit for
+bit, after SIGKILL too. Once the outputs exist the checkpoint is removed (only the files the job
+wrote: the directory may hold the user's). A non-finite loss stops training before its update,
+with a checkpoint of the last good step and an error naming the step and the batch's queries.
+``checkpoint_every`` and ``processes`` (the data-parallel ranks,
 dualrank.training.distributed) say how a job runs, not what it computes: they are not part of
 the spec hash, nor of the rule's params.
 """
@@ -20,19 +23,20 @@ the spec hash, nor of the rule's params.
 from __future__ import annotations
 
 import logging
-import shutil
+import math
+import signal
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from dualrank.data.io import progress
+from dualrank.data.io import InputError, progress
 from dualrank.spec import ExecutionSpec, TrainJob, TrainSpec
 from dualrank.training import checkpoint, distributed
 from dualrank.training.build import build
 from dualrank.training.outputs import write_outputs
-from dualrank.training.signals import SIGTERM_STATUS, on_sigterm
+from dualrank.training.signals import on_stop_signals
 from dualrank.training.snapshots import Snapshots
 from dualrank.training.validation import Validation
 
@@ -49,11 +53,12 @@ class Trainer:
         self.device = self.dist.device
         self.checkpoint_every = (execution or ExecutionSpec()).checkpoint_every or self.t.eval_every
         self.log_every = log_every
+        checkpoint.check_layout(job)
         p = self.parts = build(spec, job, self.dist)
         self.model, self.objective, self.groups = p.model, p.objective, p.groups
         self.snapshots = Snapshots(self.t.snapshot_steps, p.valid.qrels)
         self.validation = Validation(self.t, p.valid, p.docs, p.groups, self.snapshots, spec.seed, p.train_eval)
-        self.step, self.saved_step, self.stop_requested = 0, -1, False
+        self.step, self.saved_step, self.stop_signal = 0, -1, 0
         self.running: list[float] = []  # per-step losses since the last evaluation
         self.ckpt_dir = Path(job.checkpoint_dir)
 
@@ -104,6 +109,7 @@ class Trainer:
     def train_step(self) -> float:
         """One optimiser step on the next global batch; returns this rank's (scaled) loss."""
         g, p = self.groups, self.parts
+        before = p.sampler.state()
         batch = p.sampler.next()
         idx = self.dist.shard(batch)
         teacher, labels, mask = (
@@ -112,6 +118,11 @@ class Trainer:
         loss = self.objective(self.model, [g.query_ids[i] for i in idx], [g.doc_ids[i] for i in idx],
                               teacher, labels, mask, self.step, scorer=p.scorer)
         loss = loss * self.dist.loss_scale(len(idx), len(batch))
+        if self.dist.any(not math.isfinite(loss.item())):
+            p.sampler.restore(before)  # the checkpoint is of the last good step
+            if self.saved_step != self.step:
+                self.save_checkpoint()
+            raise non_finite(self, batch)
         p.opt.zero_grad(set_to_none=True)
         loss.backward()
         if self.t.max_grad_norm:
@@ -122,10 +133,10 @@ class Trainer:
         return loss.item()
 
     def run(self) -> dict:
-        """Train to max_steps or early stop; the summary. SIGTERM meanwhile stops at the next
-        step with a checkpoint and SystemExit(143); the process's own handler comes back."""
+        """Train to max_steps or early stop; the summary. SIGTERM (SIGINT) meanwhile stops at the
+        next step with a checkpoint and SystemExit(143 (130)); the process's own handlers come back."""
         self.try_resume()
-        with on_sigterm(lambda: setattr(self, "stop_requested", True)):
+        with on_stop_signals(lambda signum: setattr(self, "stop_signal", signum)):
             return self._run()
 
     def _run(self) -> dict:
@@ -152,13 +163,15 @@ class Trainer:
                 self.snapshots.offer(self.step, self.validation.score(self.model))
             # A SIGTERM reaches the ranks at different steps (or during an evaluation): all
             # must agree to stop at one step.
-            stop = self.dist.any(self.stop_requested)
+            stop = self.dist.any(bool(self.stop_signal))
             if self.step % self.checkpoint_every == 0 or stop:
                 self.save_checkpoint()
             if stop:
-                log.error("SIGTERM at step %d: checkpoint saved to %s; rerun to resume", self.step, self.ckpt_dir)
+                signum = self.stop_signal or signal.SIGTERM  # another rank's signal
+                log.error("%s at step %d: checkpoint saved to %s; rerun to resume",
+                          signal.Signals(signum).name, self.step, self.ckpt_dir)
                 self.dist.close()
-                raise SystemExit(SIGTERM_STATUS)
+                raise SystemExit(128 + signum)
         if self.validation.stopping.exhausted:
             log.info("early stop at step %d: no valid nDCG@10 gain in %d evaluations", self.step, t.patience)
         if self.saved_step != self.step:
@@ -172,6 +185,19 @@ class Trainer:
             write_outputs(self.job, self.spec, self.model, self.validation, self.snapshots, summary)
 
 
+def non_finite(trainer: Trainer, batch) -> InputError:
+    """The error for a non-finite loss at the step after ``trainer.step``: the batch's query ids,
+    and those of its groups whose teacher scores are not finite."""
+    g, names = trainer.groups, trainer.parts.query_names
+    queries = [names[i] for i in batch]
+    bad = [] if g.teacher is None else [names[i] for i in batch if not np.isfinite(g.teacher[i]).all()]
+    shown = ", ".join(queries[:20]) + (f", ... ({len(queries)} in all)" if len(queries) > 20 else "")
+    return InputError(
+        f"{trainer.job.groups}: non-finite loss at step {trainer.step + 1}; training stopped, checkpoint of "
+        f"step {trainer.step} kept in {trainer.ckpt_dir}. The batch's query ids: {shown}"
+        + (f"; non-finite teacher scores in the groups of {', '.join(bad[:20])}" if bad else ""))
+
+
 def train(spec: TrainSpec, job: TrainJob, execution: ExecutionSpec | None = None,
           dist: distributed.Context | None = None, log_every: int = 0) -> dict:
     """Train one job to its outputs and remove its checkpoint, which has served its purpose
@@ -181,6 +207,6 @@ def train(spec: TrainSpec, job: TrainJob, execution: ExecutionSpec | None = None
     trainer.write_outputs(summary)
     trainer.dist.barrier()
     if trainer.dist.is_main:
-        shutil.rmtree(trainer.ckpt_dir, ignore_errors=True)
+        checkpoint.remove(trainer.ckpt_dir)
     trainer.dist.close()
     return summary

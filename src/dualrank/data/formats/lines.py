@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gzip
 import math
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -28,11 +29,52 @@ class LineError(Exception):
     """A problem with one line; the reader loop adds ``path:line_no``."""
 
 
+class _Gzip:
+    """A ``.gz`` file read line by line (or in blocks) whose decompression errors -- a truncated
+    file, one that is not gzip at all -- raise InputError naming the file and the line reached,
+    not EOFError or BadGzipFile."""
+
+    def __init__(self, path: Path):
+        self.path, self.lines = path, 0
+        self.f = gzip.open(path, "rb")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.f.close()
+
+    def _fail(self, e: Exception) -> InputError:
+        if isinstance(e, EOFError):
+            what = "truncated gzip file (it ends before its end-of-stream marker)"
+        else:
+            what = f"not a valid gzip file ({e})"
+        return InputError(f"{self.path}: {what}" + (f", after line {self.lines}" if self.lines else ""))
+
+    def readline(self, size: int = -1) -> bytes:
+        try:
+            line = self.f.readline(size)
+        except (EOFError, OSError, zlib.error) as e:
+            raise self._fail(e) from None
+        self.lines += line.endswith(b"\n")
+        return line
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self.f.read(size)
+        except (EOFError, OSError, zlib.error) as e:
+            raise self._fail(e) from None
+
+    def __iter__(self) -> Iterator[bytes]:
+        while line := self.readline():
+            yield line
+
+
 def open_binary(path: str | Path):
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file")
-    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+    return _Gzip(path) if path.suffix == ".gz" else open(path, "rb")
 
 
 def bad_utf8(path, line_no: int, raw: bytes, err: UnicodeDecodeError) -> InputError:
@@ -69,6 +111,7 @@ def iter_chunks(
     """Parse every line with ``parse`` (which raises LineError) into DataFrame chunks."""
     rows: list[tuple] = []
     lines: list[int] = []
+    total = 0
     for line_no, line in iter_lines(path):
         if line_no <= skip_lines:
             continue
@@ -80,10 +123,15 @@ def iter_chunks(
             raise InputError(f"{path}:{line_no}: {e}") from None
         rows.append(row)
         lines.append(line_no)
+        total += 1
         if len(rows) >= chunk_rows:
             yield frame(rows, lines, columns, dtypes)
             rows, lines = [], []
-    if rows or not lines:
+    if total == 0:
+        # No file this reads is legitimately empty: an empty collection or qrels would give
+        # a silent, wrong (zero) result downstream.
+        raise InputError(f"{path}: no rows (an empty file{' after its header' if skip_lines else ''})")
+    if rows:
         yield frame(rows, lines, columns, dtypes)
 
 

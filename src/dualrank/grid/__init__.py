@@ -9,9 +9,11 @@ A run is (dataset, arch, encoder, loss variant, seed) and lives at
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
-from dualrank.spec import EncoderSpec, ExecutionSpec, LossSpec, TrainingSpec, TrainSpec, split_execution
+from dualrank.spec import (EncoderSpec, ExecutionSpec, LossSpec, TrainingSpec, TrainSpec,
+                           split_execution)
 
 # Losses trained on labels alone (no teacher scores): their groups come straight from the
 # labelled pairs, so they can train before any teacher exists (the CA teacher itself).
@@ -74,6 +76,25 @@ def triplet_negatives(config: dict, dataset: str) -> int | None:
 def teacher_run(config: dict, dataset: str) -> Run:
     t = config["datasets"][dataset]["teacher"]
     return Run(dataset, "ca", t["encoder"], t["variant"], t["seed"])
+
+
+# Scheduling priorities (Snakemake `priority`): the order in which ready jobs take free cores,
+# which changes no result. Jobs that many others wait for go first: a dataset's CA teacher and
+# its scoring gate every distilled run, BM25 on the splits training reads gates every training
+# run; evaluations and reports take what is left. On 2 cores the demo otherwise left a
+# teacher's BM25 run, and one CA teacher, to the end of the queue.
+GATE, TRAINING, REST = 20, 10, 0
+
+
+def train_priority(config: dict, run: Run) -> int:
+    t = config["datasets"][run.dataset]["teacher"]
+    return GATE if t["source"] == "ca" and run == teacher_run(config, run.dataset) else TRAINING
+
+
+def bm25_priority(config: dict, dataset: str, split: str) -> int:
+    """Training's splits (train, valid, train-eval) before the evaluated ones (dev, dl19)."""
+    training = {"train", TRAIN_EVAL, config["datasets"][dataset]["valid_split"]}
+    return TRAINING if split in training else REST
 
 
 def _training(config: dict, dataset: str) -> dict:
@@ -243,14 +264,32 @@ def experiment_inputs(config: dict, name: str) -> list[str]:
     return [f"{run.path(config['results_dir'])}/{f}" for run in experiment_runs(config, name) for f in RUN_FILES]
 
 
-def experiment_layout(config: dict, name: str) -> dict:
+def experiment_layout(config: dict, name: str, config_files=()) -> dict:
     e = config["experiments"][name]
+    cells = experiment_cells(config, name)
     return {"name": name, "kind": e["kind"], "dataset": e["dataset"],
             "data_dir": f"{config['data_dir']}/{e['dataset']}",
             "compare_to_paper": config["report"]["compare_to_paper"],
-            "evaluations": e["evaluations"], "cells": experiment_cells(config, name),
+            "evaluations": e["evaluations"], "cells": cells,
             "params": e.get("params", {}),
-            "title": name.replace("table", "Table ").replace("figure", "Figure ")}
+            "title": name.replace("table", "Table ").replace("figure", "Figure "),
+            "provenance": provenance(config, [c["encoder"] for c in cells], e.get("seeds", config["seeds"]),
+                                     config_files)}
+
+
+def preset_name(config_files) -> str:
+    """The preset a run uses, named by the overlays merged over config.yaml ("paper": none)."""
+    names = [os.path.splitext(os.path.basename(str(f)))[0] for f in config_files]
+    names = [n for n in names if n != "config"]
+    return " + ".join(names) or "paper"
+
+
+def provenance(config: dict, encoders, seeds, config_files=()) -> dict:
+    """What a table or figure footer names (dualrank.report.provenance): the preset, the config
+    files merged in order, the seeds and each encoder's trained layers x width."""
+    files = ["config.yaml"] + [str(f) for f in config_files]
+    return {"preset": preset_name(config_files), "config_files": files, "seeds": list(seeds),
+            "encoders": {e: encoder_shape(config, e) for e in dict.fromkeys(encoders)}}
 
 
 def result_files(config: dict) -> list[str]:
@@ -270,11 +309,21 @@ def table1_inputs(config: dict) -> list[str]:
     return [f"{run.path(config['results_dir'])}/metrics.json" for run in table_runs(config)]
 
 
-def table1_layout(config: dict) -> dict:
+def table1_layout(config: dict, config_files=()) -> dict:
     """Table 1's ``--layout``: the ``table1`` block (columns, rows) plus the seeds averaged over,
     the results folder the runs live in and whether to print the paper's values beside ours."""
+    encoders = [r["encoder"] for r in config["table1"]["rows"] if r["arch"] != "bm25"]
     return {**config["table1"], "seeds": config["seeds"], "results": config["results_dir"],
-            "compare_to_paper": config["report"]["compare_to_paper"]}
+            "compare_to_paper": config["report"]["compare_to_paper"],
+            "provenance": provenance(config, encoders, config["seeds"], config_files)}
+
+
+def caption_facts(config: dict, name: str, config_files=()) -> str:
+    """The line a report caption ends with: the preset, encoder sizes and seeds of this result."""
+    from dualrank.report.provenance import caption
+
+    layout = table1_layout(config, config_files) if name == "table1" else experiment_layout(config, name, config_files)
+    return caption(layout["provenance"])
 
 
 def experiment_names(config: dict, prefix: str) -> list[str]:
@@ -290,66 +339,5 @@ def alternatives(names) -> str:
     return "|".join(map(re.escape, names)) if names else "(?!x)x"
 
 
-# -- Config checks: what the JSON schema cannot say ---------------------------------------------
-# Names in one block that must name an entry of another. common.smk runs check_config right
-# after the schema, so that a slip fails the dry run naming its key, not a job hours later.
-
-def check_config(config: dict) -> None:
-    """Raise InputError naming the config key whose reference to another entry is broken."""
-    _check_encoders(config)
-    _check_table(config, "table1")
-    for name, e in config.get("experiments", {}).items():
-        _check_experiment(config, name, e)
-    for ds in sorted(config["datasets"]):
-        t = config["datasets"][ds]["teacher"]
-        if t["source"] == "ca" and (t.get("encoder") not in config["encoders"]
-                                    or t.get("variant") not in config["losses"]):
-            raise _error(f"config key datasets.{ds}.teacher: a CA teacher needs a known encoder and variant")
-        for loss in config["datasets"][ds].get("losses", {}):
-            if loss not in config["losses"]:
-                raise _error(f"config key datasets.{ds}.losses: unknown loss variant {loss!r}")
-
-
-def _error(message: str) -> Exception:
-    # The project's error for bad input (a ValueError), shown as one line naming the key.
-    from dualrank.data.io import InputError
-
-    return InputError(message)
-
-
-def _check_encoders(config: dict) -> None:
-    for name, spec in config["encoders"].items():
-        given = [k for k in ("hf_id", "path", "init") if spec.get(k) is not None]
-        if len(given) != 1:
-            raise _error(f"config key encoders.{name}: give exactly one of hf_id, path, init (got {given})")
-
-
-def _check_table(config: dict, table: str) -> None:
-    for row in config[table]["rows"]:
-        if row["arch"] == "bm25":
-            continue
-        if row["encoder"] not in config["encoders"]:
-            raise _error(f"config key {table}.rows '{row['name']}': unknown encoder {row['encoder']!r}")
-        if row["loss"] not in config["losses"]:
-            raise _error(f"config key {table}.rows '{row['name']}': unknown loss {row['loss']!r}")
-    for col in config[table]["columns"]:
-        ds = config["datasets"].get(col["dataset"])
-        if ds is None or col["evaluation"] not in ds["evaluations"]:
-            raise _error(f"config key {table}.columns '{col['name']}': no evaluation "
-                         f"{col['evaluation']!r} in datasets.{col['dataset']}")
-
-
-def _check_experiment(config: dict, name: str, e: dict) -> None:
-    where = f"experiments.{name}"
-    if e["dataset"] not in config["datasets"]:
-        raise _error(f"config key {where}.dataset: unknown dataset {e['dataset']!r}")
-    for ev in e["evaluations"]:
-        if ev not in config["datasets"][e["dataset"]]["evaluations"]:
-            raise _error(f"config key {where}.evaluations: no evaluation {ev!r} in datasets.{e['dataset']}")
-    runs = e.get("rows", []) + [{**m, "encoder": m.get("encoder", enc)}
-                                for enc in e.get("encoders", []) for m in e.get("methods", {}).values()]
-    for r in runs:
-        if r["encoder"] not in config["encoders"]:
-            raise _error(f"config key {where}: unknown encoder {r['encoder']!r}")
-        if r["loss"] not in config["losses"]:
-            raise _error(f"config key {where}: unknown loss variant {r['loss']!r}")
+# The config checks (common.smk runs them first) live beside the grid they check.
+from dualrank.grid.checks import check_config, check_resources  # noqa: E402,F401  (after the grid)
