@@ -60,10 +60,10 @@ def shared_data() -> Path:
 
 
 def copy_workflow(dest: Path) -> Path:
-    """A copy of the workflow (Snakefile, config, workflow/, envs/) in dest."""
+    """A copy of the workflow (Snakefile, config, workflow/, envs/, the default profile) in dest."""
     for name in ("Snakefile", "config.yaml"):
         shutil.copy(ROOT / name, dest / name)
-    for name in ("workflow", "envs"):
+    for name in ("workflow", "envs", "profiles"):
         shutil.copytree(ROOT / name, dest / name)
     return dest
 

@@ -170,3 +170,15 @@ def test_a_flag_needs_help_and_a_switch_is_off_by_default():
     for kind in (NoHelp, OnSwitch):
         with pytest.raises(TypeError):
             parse(kind, [], "toy", DOC)
+
+
+def test_dualrank_help_lists_every_stage_command_and_the_snakemake_targets(capsys):
+    modules = {p.stem.replace("_", "-") for p in (ROOT / "src/dualrank/cli").glob("*.py")
+               if "\ndef main(" in p.read_text()}
+    assert modules - {"--init--"} == set(cli.COMMANDS)
+    assert cli.main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert all(f"\n  {c} " in out for c in cli.COMMANDS)
+    for target in ("results/table1.csv", "results/table12.csv", "results/figure8.png", "results/all",
+                   "--report results/report.html"):
+        assert target in out.replace("\n", " "), target

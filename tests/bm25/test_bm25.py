@@ -67,6 +67,17 @@ def run_for(index: Path, queries: dict[str, str], **kw) -> pd.DataFrame:
 
 
 @needs_pyserini
+def test_lucene_logs_warnings_only(tiny):
+    # Lucene's INFO lines (java.util.logging, a date format of their own) stay out of job logs.
+    from jnius import autoclass
+
+    root = autoclass("java.util.logging.LogManager").getLogManager().getLogger("")
+    assert root.getLevel().getName() == "WARNING"
+    assert not autoclass("java.util.logging.Logger").getLogger("org.apache.lucene.store").isLoggable(
+        autoclass("java.util.logging.Level").INFO)
+
+
+@needs_pyserini
 def test_analyzer_is_what_the_hand_computations_assume(tiny):
     ns = jvm.pyserini_lucene()
     analyzer = ns.Analyzer(ns.get_lucene_analyzer())

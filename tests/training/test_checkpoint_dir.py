@@ -55,7 +55,7 @@ def test_user_files_survive_a_foreign_checkpoint_is_moved_aside_and_nested_outpu
     assert left[0] == "last.pt.foreign-" + left[0].split("foreign-")[1] and left[1:] == ["notes.txt"], left
     assert torch.load(ckpt / left[0], weights_only=True)["step"] == 7, "moved, not rewritten"
     assert (ckpt / "notes.txt").read_text() == "mine"
-    assert (tmp_path / "model" / "weights.pt").exists()
+    assert (tmp_path / "model" / "model.safetensors").exists()
 
 
 def test_corrupt_checkpoint_is_moved_aside_not_unpickled(data, tmp_path):  # noqa: F811

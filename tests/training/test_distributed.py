@@ -16,6 +16,7 @@ import pytest
 import torch
 from test_train import T, args, data, flags, spec  # noqa: F401  (data: the module's fixture)
 
+from dualrank.models.saved import read_weights
 from dualrank.training.trainer import Trainer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,6 +82,5 @@ def test_two_processes_follow_the_one_process_loss_curve_and_resume(data, tmp_pa
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert f"resumed from {out / 'ckpt'} at step {state['step']}" in resumed.stderr
     pd.testing.assert_frame_equal(pd.read_parquet(out / "curve.parquet"), two, check_exact=True)
-    wa = torch.load(out / "model/weights.pt", weights_only=True)
-    wb = torch.load(tmp_path / "two/model/weights.pt", weights_only=True)
+    wa, wb = read_weights(out / "model"), read_weights(tmp_path / "two/model")
     assert all(torch.equal(wa[k], wb[k]) for k in wa)

@@ -20,6 +20,8 @@ import pytest
 import torch
 from test_train import args, data, flags, spec  # noqa: F401  (data: the module's fixture)
 
+from dualrank.models.saved import read_weights
+
 ROOT = Path(__file__).resolve().parents[2]
 STEPS = 16
 # The reference run and seven interrupted or resumed training processes: about a minute on 2 CPU cores.
@@ -66,7 +68,7 @@ def run_until(cmd, step, sig, delay):
 def outputs(out):
     summary = json.loads((out / "train.json").read_text())
     summary.pop("seconds")
-    return (torch.load(out / "model" / "weights.pt", weights_only=True),
+    return (read_weights(out / "model"),
             pd.read_parquet(out / "curve.parquet"), summary)
 
 

@@ -13,6 +13,7 @@ import torch
 from dualrank.data import contracts
 from dualrank.data.synthetic import generate
 from dualrank.data.io import InputError
+from dualrank.models.saved import read_weights
 from dualrank.spec import TrainJob, TrainSpec
 from dualrank.text.tokenizer import train_wordpiece
 from dualrank.training.trainer import Trainer
@@ -110,7 +111,7 @@ def test_outputs_written(data, tmp_path):
     curve = pd.read_parquet(tmp_path / "curve.parquet")
     assert list(curve.columns) == ["step", "loss", "train_mrr@10", "valid_mrr@10", "valid_ndcg@10"]
     assert json.loads((tmp_path / "train.json").read_text())["spec"]["loss"]["name"] == "softmax_ce"
-    assert (tmp_path / "model" / "weights.pt").exists()
+    assert (tmp_path / "model" / "model.safetensors").exists() and not (tmp_path / "model" / "weights.pt").exists()
 
 
 def test_unknown_document_id_names_the_corpus(data, tmp_path):
@@ -164,7 +165,7 @@ def test_variants_resume_exactly_with_their_snapshots(data, tmp_path):
         pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "a" / name), pd.read_parquet(tmp_path / "c" / name))
     # The MLM head is training-only: the saved model holds exactly a plain DE's weights.
     plain = Trainer(T(spec(steps=1)), args(data, tmp_path / "plain"))
-    assert set(torch.load(tmp_path / "a/model/weights.pt", weights_only=True)) == set(plain.model.state_dict())
+    assert set(read_weights(tmp_path / "a/model")) == set(plain.model.state_dict())
 
 
 def test_variants_change_training(data, tmp_path):
@@ -257,7 +258,7 @@ def test_the_best_model_is_never_the_initialisation(data, tmp_path, monkeypatch)
     t.write_outputs(summary)
     # Counting step 0 as a candidate would return the init, early-stopped at step 4.
     assert summary["best_step"] == 4 and summary["steps"] == 6 and summary["best_valid_ndcg@10"] == 0.3
-    saved = torch.load(tmp_path / "model" / "weights.pt", map_location="cpu")
+    saved = read_weights(tmp_path / "model")
     assert any(not torch.equal(init[k], saved[k]) for k in init if k in saved)
 
 
@@ -267,7 +268,7 @@ def scored(trainer) -> pd.Series:
 
 
 def saved_weights(out) -> dict:
-    return torch.load(out / "model" / "weights.pt", map_location="cpu")
+    return read_weights(out / "model")
 
 
 def test_figure7s_last_panel_is_the_last_step_and_the_output_the_best(data, tmp_path, monkeypatch):

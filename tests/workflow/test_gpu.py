@@ -107,14 +107,20 @@ rule gpu_job:
 """
 
 
-@pytest.mark.parametrize("cli, slots", [([], 1), (["--resources", "gpu=2"], 2)])
-def test_local_gpu_profile_runs_as_many_gpu_jobs_as_gpus_each_on_its_own(tmp_path, cli, slots):
-    shutil.copytree(ROOT / "workflow/profiles/local-gpu", tmp_path / "profile")
+# The explicit local-gpu profile, and the default one Snakemake reads unasked (profiles/default
+# beside the Snakefile): `snakemake --cores 4` on a one-GPU machine never runs two GPU jobs at once.
+@pytest.mark.parametrize("profile, cli, slots", [
+    ("workflow/profiles/local-gpu", [], 1), ("workflow/profiles/local-gpu", ["--resources", "gpu=2"], 2),
+    ("profiles/default", [], 1), ("profiles/default", ["--resources", "gpu=2"], 2)])
+def test_gpu_profiles_run_as_many_gpu_jobs_as_gpus_each_on_its_own(tmp_path, profile, cli, slots):
+    shutil.copytree(ROOT / profile, tmp_path / profile)
     (tmp_path / "Snakefile").write_text(SNAKEFILE)
     (tmp_path / "report.py").write_text(REPORT.replace("; ", "\n"))
-    proc = subprocess.run([sys.executable, "-m", "snakemake", "--workflow-profile", "profile", "--cores", "4", *cli],
+    explicit = [] if profile == "profiles/default" else ["--workflow-profile", profile]
+    proc = subprocess.run([sys.executable, "-m", "snakemake", *explicit, "--cores", "4", *cli],
                           cwd=tmp_path, env=env_with(CUDA_VISIBLE_DEVICES="0,1"), capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"Using workflow specific profile {profile} " in proc.stderr
     runs = [read(p) for p in sorted((tmp_path / "out").iterdir())]
     assert len(runs) == 4
     most = max(sum(s <= t < e for _, s, e in runs) for _, t, _ in runs)  # jobs running at each start
@@ -140,3 +146,16 @@ def test_under_slurm_without_a_device_list_the_job_runs_with_a_warning(tmp_path)
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and proc.stdout == "ran\n"
     assert "SLURM job 43 asks for 1 GPU(s) but CUDA_VISIBLE_DEVICES=None" in proc.stderr
+
+
+def test_the_default_profile_is_read_unasked_and_an_explicit_one_replaces_it(workdir, monkeypatch):
+    from snakemake.cli import parse_args
+
+    monkeypatch.chdir(workdir)  # a clone: the Snakefile with profiles/default beside it
+    _, args = parse_args(["-n", "--", "results/table1.csv"])
+    assert (args.cores, args.resources["gpu"].value) == (os.cpu_count(), 1)
+    assert args.retries == 1 and args.rerun_incomplete and args.targets == ["results/table1.csv"]
+    _, args = parse_args(["--cores", "3", "--resources", "gpu=2", "--", "results/table1.csv"])
+    assert (args.cores, args.resources["gpu"].value) == (3, 2)
+    _, args = parse_args(["--workflow-profile", "workflow/profiles/slurm", "--", "results/table1.csv"])
+    assert args.executor == "slurm" and args.retries == 2 and not args.rerun_incomplete and not args.resources

@@ -31,6 +31,7 @@ from dualrank.bm25.inputs import (
     rate,
 )
 from dualrank.data.io import atomic_output, write_text
+from dualrank.data.io import progress as timing
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,8 @@ def _add_documents(indexer, batches: Iterator[pa.Table], where: str, progress: P
         done += len(docs)
         elapsed = progress.due(done)
         if elapsed is not None:
-            log.info("indexed %d/%d docs (%s)", done, progress.total, rate(done, elapsed, "docs"))
+            log.info("indexed %d/%d docs (%s)", done, progress.total,
+                     timing(done, progress.total - done, elapsed, "docs"))
     return done
 
 

@@ -175,9 +175,20 @@ def _start(extra_options: list[str] | tuple[str, ...]) -> JvmInfo:
             f"{options}: {e}"
         ) from e
     _check_anserini_on_classpath()
+    _quiet_java_logging()
     return JvmInfo(
         java=java, java_version=version, jar=jar, options=tuple(jnius_config.get_options())
     )
+
+
+def _quiet_java_logging() -> None:
+    """Lucene logs through java.util.logging at INFO ("Using MemorySegmentIndexInput with Java
+    21", in a date format of its own): keep warnings and errors. The root logger's level stands
+    for every logger without one of its own (the LogManager holds the root, so it stays set)."""
+    from jnius import autoclass
+
+    level = autoclass("java.util.logging.Level").WARNING
+    autoclass("java.util.logging.LogManager").getLogManager().getLogger("").setLevel(level)
 
 
 def _jvm_options(configured: list[str], extra: list[str], java: JavaHome) -> list[str]:

@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 from dualrank.bm25 import jvm
 from dualrank.bm25.engine import Engine
 from dualrank.bm25.inputs import Progress, default_threads, rate, read_queries
+from dualrank.data.io import progress as timing
 from dualrank.data import contracts
 from dualrank.data.io import InputError, atomic_output
 
@@ -100,8 +101,8 @@ def iter_search(index_dir: str | os.PathLike, queries: str | os.PathLike | pd.Da
             done = min(start + chunk_size, n)
             elapsed = progress.due(done)
             if elapsed is not None:
-                log.info("searched %d/%d queries (%s, %d hits, ETA %.0fs)", done, n,
-                         rate(done, elapsed, "queries"), hits, (n - done) * elapsed / done)  # fmt: skip
+                log.info("searched %d/%d queries (%s, %d hits)", done, n,
+                         timing(done, n - done, elapsed, "queries"), hits)  # fmt: skip
     seconds = progress.elapsed()
     if empty:
         log.warning(

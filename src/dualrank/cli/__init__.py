@@ -53,8 +53,12 @@ def usage() -> str:
         "usage: dualrank COMMAND [ARGS]   (dualrank COMMAND --help for a command's flags)",
         "",
         "The stage commands of the dualrank pipeline (Menon et al., ICML 2022, 'In defense of",
-        "dual-encoders for neural ranking'). Snakemake runs them for a result:",
+        "dual-encoders for neural ranking'). Snakemake runs them for a result, its target:",
         "  snakemake --cores 2 --configfile=workflow/presets/demo.yaml -- results/table1.csv",
+        "Targets (README.md, 'Every table and figure'): results/table1.csv ... results/table12.csv,",
+        "results/figure1.png ... results/figure8.png, results/all (every one); `snakemake --report",
+        "results/report.html -- results/all` gathers them in one page. Run one command by hand to",
+        "redo or inspect a single step (the exact command line of each job: `snakemake -n -p`).",
         "",
         "commands:",
     ]

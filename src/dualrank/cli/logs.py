@@ -4,14 +4,22 @@ import logging
 import sys
 
 
+# Libraries whose INFO lines read as trouble in a job's log: faiss's loader reports each CPU
+# build it could not load ("... due to: ModuleNotFoundError ...") before the one it uses.
+QUIET = ("faiss.loader",)
+
+
 def setup_logging(level: int = logging.INFO) -> None:
+    # One timestamp format, date included: a long job's log spans days.
     logging.basicConfig(
         level=level,
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
+        datefmt="%Y-%m-%d %H:%M:%S",
         force=True,
     )
+    for name in QUIET:
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
 
 
 def entry_point(main):

@@ -93,3 +93,16 @@ def write_text(path: str | os.PathLike, text: str) -> Path:
     with atomic_output(path) as tmp:
         tmp.write_text(text)
     return Path(path)
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def progress(done: int, remaining: int, seconds: float, unit: str) -> str:
+    """``2.10 steps/s, elapsed 0:00:06, ETA 0:03:05``: how fast a long job goes (``done`` in
+    ``seconds``) and, at that pace, when its ``remaining`` units end."""
+    rate = done / seconds if seconds > 0 else 0.0
+    eta = _clock(remaining / rate) if rate > 0 else "unknown"
+    return f"{rate:.2f} {unit}/s, elapsed {_clock(seconds)}, ETA {eta}"

@@ -9,6 +9,7 @@ import torch
 from transformers import AutoTokenizer, BertConfig, BertModel
 
 from dualrank.data.io import InputError
+from dualrank.models import saved
 from dualrank.models.base import Ranker
 from dualrank.models.ca import CrossEncoder
 from dualrank.models.colbert import ColBERT
@@ -29,7 +30,8 @@ def build_model(arch: str, encoder: dict, tokenizer_dir: str | None, query_lengt
 
 
 def load_model(model_dir: str | Path, device: str | torch.device = "cpu") -> Ranker:
-    """Load a model saved by ``Ranker.save`` (no network: everything is in the directory)."""
+    """Load a model saved by ``Ranker.save`` (no network: everything is in the directory); its
+    safetensors layout (:mod:`dualrank.models.saved`) or an older run's ``weights.pt``."""
     model_dir = Path(model_dir)
     meta_path = model_dir / "dualrank.json"
     if not meta_path.exists():
@@ -39,7 +41,7 @@ def load_model(model_dir: str | Path, device: str | torch.device = "cpu") -> Ran
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
     backbone = BertModel(BertConfig.from_pretrained(str(model_dir)), add_pooling_layer=False)
     model = ARCHS[arch](backbone, tokenizer, **meta)
-    model.load_state_dict(torch.load(model_dir / "weights.pt", map_location="cpu", weights_only=True))
+    model.load_state_dict(saved.read_weights(model_dir))
     return model.to(device).eval()
 
 

@@ -9,7 +9,6 @@ tokenised on the spot; training and evaluation pass cached ids, tokenised once p
 from __future__ import annotations
 
 import abc
-import json
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import torch
 from torch import nn
 
 from dualrank.models.noise import mask_token_id, token_dropout
-from dualrank.models import packed
+from dualrank.models import packed, saved
 
 
 class OutputHead(nn.Module):
@@ -142,9 +141,6 @@ class Ranker(nn.Module, abc.ABC):
         """Scores [N] of N (query, passage) pairs; each architecture scores its own way."""
 
     def save(self, out_dir: str | Path) -> None:
-        out_dir = Path(out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        self.backbone.config.save_pretrained(out_dir)
-        self.tokenizer.save_pretrained(out_dir)
-        torch.save(self.state_dict(), out_dir / "weights.pt")
-        (out_dir / "dualrank.json").write_text(json.dumps({"arch": self.arch, **self.settings}, indent=1))
+        """Safetensors weights in the layouts sentence-transformers and transformers load
+        (:mod:`dualrank.models.saved`)."""
+        saved.save(self, out_dir)

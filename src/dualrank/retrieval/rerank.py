@@ -12,6 +12,7 @@ import pandas as pd
 import torch
 
 from dualrank.data.contracts import ranked
+from dualrank.data.io import progress
 from dualrank.models import Ranker, load_model
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,8 @@ def encode(fn, seqs, batch_size: int, what: str, lengths=None) -> torch.Tensor:
         parts.append(fn([seqs[j] for j in order[i:i + batch_size]]).float().cpu())
         if time.time() - last > 60:
             last = time.time()
-            log.info("encoded %d/%d %s (%.0f/s)", i + len(parts[-1]), n, what, (i + len(parts[-1])) / (last - t0))
+            done = i + len(parts[-1])
+            log.info("encoded %d/%d %s (%s)", done, n, what, progress(done, n - done, last - t0, what))
     if not n:
         return torch.empty(0)
     emb = torch.cat(parts)

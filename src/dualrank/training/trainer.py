@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dualrank.data.io import InputError
+from dualrank.data.io import InputError, progress
 from dualrank.spec import ExecutionSpec, TrainJob, TrainSpec
 from dualrank.training import checkpoint, distributed
 from dualrank.training.build import build
@@ -151,8 +151,11 @@ class Trainer:
             if self.log_every and self.step % self.log_every == 0:
                 log.info("step %d/%d: loss %.6f", self.step, t.max_steps, loss)
             if self.step % t.eval_every == 0 or self.step == t.max_steps:
-                rate = (self.step - start_step) / (time.time() - t0)
-                log.info("step %d/%d, %.2f steps/s, %.1f groups/s", self.step, t.max_steps, rate, rate * t.batch_size)
+                # The ETA runs to max_steps (the evaluations' time included); early stopping may end sooner.
+                seconds = time.time() - t0
+                log.info("step %d/%d, %s, %.1f groups/s", self.step, t.max_steps,
+                         progress(self.step - start_step, t.max_steps - self.step, seconds, "steps"),
+                         (self.step - start_step) / seconds * t.batch_size)
                 self.evaluate(float(np.mean(self.running)))
                 self.running = []
             # Figure 7's snapshot between evaluations, taken before this step's checkpoint.

@@ -160,8 +160,10 @@ class Validation:
         improved = self.stopping.offer(step, agg["ndcg@10"])
         if improved and self.stopping.enabled:  # without early stopping the last step is the output
             self.best_state = checkpoint.cpu_copy(model.state_dict())
-        log.info("step %d: loss %.4f train MRR@10 %.3f valid MRR@10 %.3f nDCG@10 %.3f%s",
-                 step, loss, tr, agg["mrr@10"], agg["ndcg@10"], " (best)" if improved else "")
+        # Step 0 is the initialisation, evaluated before any loss exists (the curve keeps NaN).
+        log.info("step %d: %s train MRR@10 %.3f valid MRR@10 %.3f nDCG@10 %.3f%s",
+                 step, f"loss {loss:.4f}" if step else "initial model,", tr, agg["mrr@10"], agg["ndcg@10"],
+                 " (best)" if improved else "")
 
     def output_step(self) -> int:
         """The step of the output model: the best one, or without early stopping the last
