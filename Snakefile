@@ -16,10 +16,6 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
-# The HTML report's first page: the paper's claims as measured (results/claims-summary.csv).
-report: "workflow/report/workflow.rst"
-
-
 # Which configuration is in effect, said on every run and dry run; a repeated --configfile is
 # refused, since Snakemake keeps the last one's files and drops the others without a word.
 if workflow.is_main_process:
@@ -35,7 +31,8 @@ if workflow.is_main_process:
 validate(config, "workflow/schemas/config.schema.yaml")
 
 
-# The front page of `snakemake --report`: what this configuration is (seeds, datasets, encoder sizes).
+# The front page of `snakemake --report`: the paper's claims as measured (results/claims-summary.csv)
+# and what this configuration is (seeds, datasets, encoder sizes).
 report: "workflow/report/workflow.rst"
 
 
