@@ -94,16 +94,18 @@ CASES = {
     "encoder with two sources": Case("encoders: {bert-6-768: {hf_id: bert-base-uncased}}\n",
                                      r"config key encoders\.bert-6-768: give exactly one of hf_id, path, init "
                                      r"\(got \['hf_id', 'init'\]\)"),
-    "FAISS factory FAISS cannot parse": Case("index: {factory: 'IVF-bogus,Flat'}\n",
+    "FAISS factory FAISS cannot parse": Case("index: {factory: 'IVF-bogus,Flat', persistent: true}\n",
                                              r"config key index: index spec: FAISS cannot build 'IVF-bogus,Flat' "
                                              r"for dimension 32"),
-    "FAISS factory wrong for the width": Case("index: {factory: PQ7}\n",
+    "FAISS factory wrong for the width": Case("index: {factory: PQ7, persistent: true}\n",
                                               r"config key index: index spec: FAISS cannot build 'PQ7' for "
                                               r"dimension 32"),
-    "FAISS search parameters": Case("index: {factory: HNSW32, search: 'efSearch=many'}\n",
+    "FAISS search parameters": Case("index: {factory: HNSW32, search: 'efSearch=many', persistent: true}\n",
                                     r"config key index: index spec: bad search parameters 'efSearch=many'"),
-    "FAISS HNSW index": Case("index: {factory: HNSW32, search: 'efSearch=64'}\n", r"Job stats:[\s\S]*index",
-                             rc_zero=True),
+    "FAISS HNSW without an index": Case("index: {factory: HNSW32}\n",
+                                        r"config key index\.factory: 'HNSW32' needs index\.persistent: true"),
+    "FAISS HNSW index": Case("index: {factory: HNSW32, search: 'efSearch=64', persistent: true}\n",
+                             r"Job stats:[\s\S]*index", rc_zero=True),
     # -- item 8: errors that name their key ----------------------------------------------------
     "valid split that does not exist": Case("datasets: {msmarco: {valid_split: validation}}\n",
                                             r"config key datasets\.msmarco\.valid_split: no split 'validation' in "
