@@ -135,8 +135,13 @@ def test_gpu_profiles_run_as_many_gpu_jobs_as_gpus_each_on_its_own(tmp_path, pro
 def test_the_gpu_rules_run_through_the_wrapper(workdir):
     out = subprocess.run([sys.executable, "-m", "snakemake", "-n", "-p", "results/table1.csv"], cwd=workdir,
                          env=env_with(), capture_output=True, text=True, check=True).stdout
-    for command in ("train", "index", "evaluate", "teacher-score"):
+    for command in ("train", "evaluate", "teacher-score"):
         assert f"dualrank gpu --gpus 1 -- dualrank {command} " in out, command
+    # A persistent FAISS index (config index.persistent) is built by its own GPU job.
+    (workdir / "index.yaml").write_text("index: {persistent: true}\n")
+    out = subprocess.run([sys.executable, "-m", "snakemake", "-n", "-p", "results/table1.csv", "--configfile",
+                          "index.yaml"], cwd=workdir, env=env_with(), capture_output=True, text=True, check=True).stdout
+    assert "dualrank gpu --gpus 1 -- dualrank index " in out
 
 
 def test_under_slurm_without_a_device_list_the_job_runs_with_a_warning(tmp_path):
