@@ -141,7 +141,7 @@ def test_non_finite_loss_stops_with_step_queries_and_last_good_checkpoint(data, 
         trainer.run()
     assert "non-finite loss at step 4" in str(e.value) and "checkpoint of step 3" in str(e.value)
     batch_queries = str(e.value).split("query ids: ")[1].split(", ")
-    assert set(batch_queries) <= set(trainer.parts.query_names) and len(batch_queries) == 8
+    assert set(batch_queries) <= set(trainer.parts.query_names.to_pylist()) and len(batch_queries) == 8
     state = torch.load(tmp_path / "ckpt" / "last.pt", weights_only=True)
     assert state["step"] == 3 and all(torch.isfinite(v).all() for v in state["model"].values())
     # Resuming replays step 4's batch: the sampler was rewound.

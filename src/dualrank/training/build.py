@@ -13,6 +13,7 @@ import random
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
 import torch
 from torch import nn
 
@@ -22,7 +23,7 @@ from dualrank.models import Ranker, build_model
 from dualrank.spec import TrainingSpec, TrainJob, TrainSpec
 from dualrank.text import cache as tokens
 from dualrank.training import distributed
-from dualrank.training.groups import Groups, Sampler, load_groups
+from dualrank.training.groups import Groups, Sampler, load_groups, read_groups
 from dualrank.training.objective import Objective
 from dualrank.training.validation import ValidSet
 
@@ -48,7 +49,7 @@ class Parts:
     docs: tokens.TokenTable
     valid: ValidSet
     train_eval: ValidSet | None  # the train MRR@10 set (None: the run's own groups)
-    query_names: list[str]  # the groups' query ids as the groups file has them (for errors)
+    query_names: pa.StringArray  # the groups' query ids as the groups file has them (for errors)
 
 
 def optimizer(params: list[nn.Parameter], t: TrainingSpec):
@@ -81,11 +82,7 @@ def build(spec: TrainSpec, job: TrainJob, dist: distributed.Context) -> Parts:
         raise InputError(f"training.batch_size {t.batch_size} is smaller than the "
                          f"{dist.world} processes that share each batch")
     loss_fn = build_loss(spec.loss.name, **spec.loss.hyper_parameters())
-    groups = load_groups(job.groups, loss_fn.needs_teacher)
-    if len(groups) < dist.world:
-        raise InputError(f"{job.groups}: {len(groups)} training groups for {dist.world} processes")
-    if dist.is_main:
-        warn_short_groups(groups, spec.k, job.groups)
+    raw_groups = read_groups(job.groups, loss_fn.needs_teacher)  # a bad file fails before any work
     seed_everything(spec.seed)
     model = build_model(spec.arch, spec.encoder.to_dict(), job.tokenizer, t.query_length, t.passage_length,
                         t.dropout, t.output_layer_norm).to(dist.device)
@@ -96,14 +93,19 @@ def build(spec: TrainSpec, job: TrainJob, dist: distributed.Context) -> Parts:
         # DDP wraps the ranking forward only; extra negatives and the MLM head bypass it.
         raise InputError("training.in_batch_negatives, uniform_negatives and mlm_weight need processes: 1")
     opt, sched = optimizer([*model.parameters(), *objective.parameters()], t)
-    sampler = Sampler(len(groups), t.batch_size, spec.seed)
-    # Token ids from the per-corpus cache (dualrank.text.cache), tokenised once for every job;
-    # the groups then index them by row, nothing is tokenised per step.
+    # Token ids from the per-corpus cache (dualrank.text.cache), tokenised once for every job and
+    # memory-mapped; the groups hold rows of them, nothing is tokenised per step.
     docs = tokens.load(job.corpus, "corpus", model.tokenizer, model.doc_token_length)
     queries = tokens.load(job.queries, "queries", model.tokenizer, model.query_token_length)
+    objective.negatives.bind(docs)
+    groups = load_groups(job.groups, loss_fn.needs_teacher, docs, queries, table=raw_groups)
+    names = raw_groups["query_id"].combine_chunks()
+    del raw_groups
+    if len(groups) < dist.world:
+        raise InputError(f"{job.groups}: {len(groups)} training groups for {dist.world} processes")
+    if dist.is_main:
+        warn_short_groups(groups, spec.k, job.groups)
+    sampler = Sampler(len(groups), t.batch_size, spec.seed)
     valid = ValidSet.load(job, t, model, docs)
     train_eval = ValidSet.load_train_eval(job, t, model, docs)
-    names = groups.query_ids
-    groups.query_ids = queries.rows(groups.query_ids)
-    groups.doc_ids = docs.rows(groups.doc_ids, pad="")
     return Parts(loss_fn, groups, model, scorer, objective, opt, sched, sampler, docs, valid, train_eval, names)

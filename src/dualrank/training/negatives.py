@@ -77,23 +77,34 @@ class ExtraNegatives:
         """``in_batch`` and ``uniform``: training.in_batch_negatives and uniform_negatives,
         checked by :class:`dualrank.spec.TrainingSpec`."""
         self.in_batch, self.uniform, self.seed = in_batch, uniform, seed
+        self.corpus, self.docs = corpus, None
         self.corpus_texts: pa.ChunkedArray | None = None
         if uniform:
             if corpus is None:
                 raise InputError("training.uniform_negatives > 0 needs the corpus to draw from")
-            # Only the text column, kept as Arrow strings (MS MARCO: ~3 GB, not 8.8M Python objects).
-            self.corpus_texts = open_parquet(corpus, "corpus").read(columns=["text"]).column("text")
-            log.info("uniform negatives: %d per minibatch from %d passages of %s", uniform,
-                     len(self.corpus_texts), corpus)
+            self.n_docs = open_parquet(corpus, "corpus").metadata.num_rows  # the footer only
+            log.info("uniform negatives: %d per minibatch from %d passages of %s", uniform, self.n_docs, corpus)
+
+    def bind(self, docs) -> None:
+        """Draw token rows of ``docs`` (the corpus's memory-mapped token table, the rows the groups
+        index) instead of texts: the same passages, already tokenised, and no job holds the
+        corpus's text (MS MARCO: ~3 GB)."""
+        self.docs = docs
 
     @property
     def enabled(self) -> bool:
         return self.in_batch or self.uniform > 0
 
-    def uniform_draw(self, step: int) -> list[str]:
-        n = len(self.corpus_texts)
+    def uniform_draw(self, step: int) -> list:
+        """The step's passages: token-id arrays once bound to a token table, else texts (the
+        corpus's text column, read on the first draw: for groups of texts, e.g. in tests)."""
+        n = self.n_docs
         rng = np.random.default_rng([self.seed, step, UNIFORM_STREAM])
         idx = rng.choice(n, size=min(self.uniform, n), replace=False)
+        if self.docs is not None:
+            return [self.docs.row(int(i)) for i in idx]
+        if self.corpus_texts is None:
+            self.corpus_texts = open_parquet(self.corpus, "corpus").read(columns=["text"]).column("text")
         return self.corpus_texts.take(pa.array(idx)).to_pylist()
 
     def __call__(self, model, queries: list, docs: list[list], teacher: Tensor | None, labels: Tensor,

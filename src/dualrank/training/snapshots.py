@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import torch
 
 from collections.abc import Iterable
@@ -79,7 +80,10 @@ def score_group_rows(model, groups: Groups, idx: np.ndarray, batch_size: int) ->
 
 def train_scores(model, groups: Groups, idx: np.ndarray, groups_path, batch_size: int) -> pd.DataFrame:
     """Scores of the documents of groups ``idx`` (rows of ``groups_path``), padding dropped."""
-    ids = contracts.read(groups_path, "groups", columns=["query_id", "doc_ids", "labels"]).iloc[idx]
+    # Arrow, then only rows ``idx`` as pandas: the whole file as pandas objects would be tens of
+    # GB for a triplet run's ~40M groups.
+    table = contracts.open_parquet(groups_path, "groups").read(columns=["query_id", "doc_ids", "labels"])
+    ids = table.take(pa.array(np.asarray(idx, np.int64))).to_pandas()
     s = score_group_rows(model, groups, idx, batch_size)
     rows = [(q, d, y, s[r, k]) for r, (q, docs, labels) in enumerate(ids.itertuples(index=False))
             for k, (d, y) in enumerate(zip(docs, labels))]

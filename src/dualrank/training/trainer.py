@@ -189,8 +189,8 @@ def non_finite(trainer: Trainer, batch) -> InputError:
     """The error for a non-finite loss at the step after ``trainer.step``: the batch's query ids,
     and those of its groups whose teacher scores are not finite."""
     g, names = trainer.groups, trainer.parts.query_names
-    queries = [names[i] for i in batch]
-    bad = [] if g.teacher is None else [names[i] for i in batch if not np.isfinite(g.teacher[i]).all()]
+    queries = names.take(np.asarray(batch)).to_pylist()
+    bad = [q for q, i in zip(queries, batch) if g.teacher is not None and not np.isfinite(g.teacher[i]).all()]
     shown = ", ".join(queries[:20]) + (f", ... ({len(queries)} in all)" if len(queries) > 20 else "")
     return InputError(
         f"{trainer.job.groups}: non-finite loss at step {trainer.step + 1}; training stopped, checkpoint of "
