@@ -58,8 +58,8 @@ def test_own_word_is_one_piece_in_queries_and_passages(distinct):
     from dualrank.text.tokenizer import wordpiece_vocab
 
     tables, vocab_size = distinct
-    texts = tables["corpus"].text.tolist()
-    texts += [t for k, df in tables.items() if k.startswith("queries-") for t in df.text]
+    # as the tokenizer rule trains it: the corpus and the training queries
+    texts = tables["corpus"].text.tolist() + tables["queries-train"].text.tolist()
     tok = BertWordPieceTokenizer(wordpiece_vocab(texts, vocab_size), lowercase=True)
     own = _own_words(tables["meta-passages"].entity.unique())
     pieces = {e: tok.encode(w[0], add_special_tokens=False).tokens for e, w in own.items()}
