@@ -7,7 +7,8 @@ pair — the superficial overlap of the paper's Table 3.
 The world (:mod:`.world`)
     Made-up but pronounceable entities of three kinds (people, towns, companies), e.g.
     "Varnok Tessel", "Tessel Vale", "Tessel Mills". Name parts are deliberately shared across
-    entities and kinds, so lexical entity overlap is common and only partial.
+    entities and kinds, so lexical entity overlap is common and only partial; with
+    ``distinct_names`` each entity also has a name word of its own ("Varnok" in "Varnok Tessel").
     Each kind has 7-9 attribute types (23 in all: birthplace, year of death, mayor,
     population, founder, headquarters, ...; :mod:`.vocabulary`), grouped into families of
     related attributes (birthplace and birth year are both "birth"). Each entity has
@@ -44,9 +45,10 @@ Flavours
     title ("Title. text"); splits train, valid, dev.
 
 Binary qrels (train, valid, dev) mark the fact passage and its indirect passage (when there is
-one) relevant, so every query has one or two relevant passages. The same seed gives the same
-tables, byte for byte; the corpus does not depend on the number of queries requested
-(:mod:`.generate`).
+one) relevant, so every query has one or two relevant passages; with ``sparse_labels`` only
+the fact passage, so the indirect passage is an unlabelled answer (MS MARCO's sparse labels).
+The same seed gives the same tables, byte for byte; the corpus does not depend on the number
+of queries requested (:mod:`.generate`).
 
 Command line::
 

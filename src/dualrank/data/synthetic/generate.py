@@ -35,6 +35,10 @@ SIZES: dict[str, tuple[int | float, str]] = {
     "indirect_rate": (0.1, "fraction of facts with a second, indirect passage"),
     "distractor_rate": (0.4, "rate of distractor sentences in a passage"),
     "general_per_entity": (2, "general passages per entity, stating no fact (1-3)"),
+    "distinct_names": (0, "1: each entity's first name part is a word no other entity has "
+                          "(one whole word finds it); 0: name parts shared across entities"),
+    "sparse_labels": (0, "1: binary qrels (train, valid, dev) label the fact passage alone, its "
+                         "indirect passage an unlabelled answer; 0: both labelled"),
 }
 DEFAULTS = {name: default for name, (default, _) in SIZES.items()}
 
@@ -77,11 +81,14 @@ def generate(flavour: str = "msmarco", seed: int = 0, *, n_entities: int = 440,
              n_attributes: int = len(ATTRIBUTES), facts_per_entity: int = 8,
              n_train: int = 2000, n_valid: int = 200, n_dev: int = 300, n_dl19: int = 43,
              indirect_rate: float = 0.1, distractor_rate: float = 0.4, general_per_entity: int = 2,
-             with_meta: bool = False) -> dict[str, pd.DataFrame]:
+             distinct_names: int = 0, sparse_labels: int = 0, with_meta: bool = False) -> dict[str, pd.DataFrame]:
     """Generate a dataset; returns ``corpus``, ``queries-{split}`` and ``qrels-{split}``.
 
     ``n_attributes`` keeps the first attribute types, taken in turn from each kind.
-    ``n_dl19`` is ignored for the ``nq`` flavour. With ``with_meta``, also ``meta-passages``
+    ``n_dl19`` is ignored for the ``nq`` flavour. ``distinct_names`` (0 or 1) gives each entity
+    a first name part of its own (:class:`~dualrank.data.synthetic.world.World`);
+    ``sparse_labels`` (0 or 1) leaves indirect passages out of the binary qrels
+    (:mod:`~dualrank.data.synthetic.queries`). With ``with_meta``, also ``meta-passages``
     (doc_id, entity, kind, attribute, family, role, value, mentions) and ``meta-queries``
     (query_id, split, entity, attribute, family, value), for tests and analyses.
     """
@@ -90,7 +97,11 @@ def generate(flavour: str = "msmarco", seed: int = 0, *, n_entities: int = 440,
     sizes = {"train": n_train, "valid": n_valid, "dev": n_dev, "dl19": n_dl19}
     attributes = _attributes(n_attributes)
 
-    world = World(rng_for(seed, flavour, "world"), n_entities, attributes, facts_per_entity)
+    for name, flag in (("distinct_names", distinct_names), ("sparse_labels", sparse_labels)):
+        if flag not in (0, 1):
+            raise InputError(f"{name} must be 0 or 1 (got {flag})")
+    world = World(rng_for(seed, flavour, "world"), n_entities, attributes, facts_per_entity,
+                  distinct_names=bool(distinct_names))
     passages = build_passages(world, rng_for(seed, flavour, "passages"), attributes,
                               indirect_rate, distractor_rate, general_per_entity)
     ids = list(range(len(passages)))  # doc ids "d0", "d1", ... in a shuffled order
@@ -108,7 +119,7 @@ def generate(flavour: str = "msmarco", seed: int = 0, *, n_entities: int = 440,
     })}
     qrng = rng_for(seed, flavour, "queries")
     chosen = select_facts(world, qrng, sizes, index.has_indirect, splits)
-    tables, meta_q = query_tables(world, index, chosen, flavour, qrng)
+    tables, meta_q = query_tables(world, index, chosen, flavour, qrng, bool(sparse_labels))
     out |= tables
     if with_meta:
         out["meta-passages"] = _meta_passages(passages, world)

@@ -3,7 +3,9 @@ phrasings, which mostly differ from the passage phrasings ("jorvik tessel hometo
 born in ...").
 
 Binary qrels (train, valid, dev) mark the fact passage and its indirect passage (when there is
-one) relevant. dl19, a TREC DL 2019 analogue, has graded judgements: 3 the fact passage, 2 its
+one) relevant; with ``sparse_labels`` they mark the fact passage alone, so a query with an
+indirect passage has an answer nobody labelled, as MS MARCO's sparse labels leave most (paper,
+Appendix C.11). dl19, a TREC DL 2019 analogue, has graded judgements: 3 the fact passage, 2 its
 indirect passage, 1 a fact of the same entity from the same attribute family, 0 judged hard
 negatives (up to 8).
 """
@@ -99,11 +101,12 @@ def query_text(a: Attribute, entity: str, flavour: str, rng: random.Random) -> s
 
 
 def _judgements(world: World, index: PassageIndex, qid: str, i: int, key: str, graded: bool,
-                rng: random.Random) -> list[tuple[str, str, int]]:
-    """The qrels of the query ``qid`` for the fact (entity ``i``, attribute ``key``)."""
+                rng: random.Random, sparse: bool = False) -> list[tuple[str, str, int]]:
+    """The qrels of the query ``qid`` for the fact (entity ``i``, attribute ``key``); with
+    ``sparse``, binary qrels leave the indirect passage unlabelled (graded ones judge it)."""
     d = index.docs_of_fact[(i, key)]
     if not graded:
-        return [(qid, doc, 1) for doc in d["fact"] + d["indirect"]]
+        return [(qid, doc, 1) for doc in d["fact"] + ([] if sparse else d["indirect"])]
     ents = world.entities
     a = ATTRIBUTE_BY_KEY[key]
     judged = {doc: 3 for doc in d["fact"]} | {doc: 2 for doc in d["indirect"]}
@@ -133,7 +136,8 @@ def _qrels_table(rows: list[tuple[str, str, int]]) -> pd.DataFrame:
 
 
 def query_tables(world: World, index: PassageIndex, chosen: dict[str, list[tuple[int, str]]],
-                 flavour: str, rng: random.Random) -> tuple[dict[str, pd.DataFrame], list[tuple]]:
+                 flavour: str, rng: random.Random, sparse_labels: bool = False
+                 ) -> tuple[dict[str, pd.DataFrame], list[tuple]]:
     """``queries-{split}`` and ``qrels-{split}`` of the chosen facts (query ids q0, q1, ... in
     split order), and the truth behind each query (query_id, split, entity, attribute,
     family, value)."""
@@ -149,7 +153,7 @@ def query_tables(world: World, index: PassageIndex, chosen: dict[str, list[tuple
             a = ATTRIBUTE_BY_KEY[key]
             q_rows.append((qid, query_text(a, ents[i].name, flavour, rng)))
             meta.append((qid, s, ents[i].name, key, a.family, ents[i].facts[key]))
-            r_rows += _judgements(world, index, qid, i, key, s == "dl19", rng)
+            r_rows += _judgements(world, index, qid, i, key, s == "dl19", rng, sparse_labels)
         out[f"queries-{s}"] = pd.DataFrame(q_rows, columns=["query_id", "text"])
         out[f"qrels-{s}"] = _qrels_table(r_rows)
     return out, meta

@@ -2,9 +2,11 @@
 
 Entities are people ("Varnok Tessel"), towns ("Tessel Vale") and companies ("Tessel Mills");
 name parts are deliberately shared across entities and kinds, so lexical entity overlap is
-common and only partial. Each entity has ``facts_per_entity`` facts (attribute -> value);
-values are other entities (a birthplace is a town of the corpus, an employer a company),
-numbers, years, or words from small pools.
+common and only partial. With ``distinct_names`` each entity's first name part is a word of its
+own ("Varnok Tessel", "Brell Vale": no other entity has "varnok" or "brell"), so one whole word
+identifies the entity while the second part is still shared. Each entity has
+``facts_per_entity`` facts (attribute -> value); values are other entities (a birthplace is a
+town of the corpus, an employer a company), numbers, years, or words from small pools.
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ class World:
     """Entities, their facts and the value pools, drawn from one seed."""
 
     def __init__(self, rng: random.Random, n_entities: int, attributes: list[Attribute],
-                 facts_per_entity: int):
+                 facts_per_entity: int, distinct_names: bool = False):
         if n_entities < 6:
             raise InputError(f"n_entities must be at least 6 (got {n_entities})")
         taken: set[str] = set()
@@ -93,12 +95,15 @@ class World:
                     return
 
         stems = family + fresh  # town and company names reuse surnames: "Tessel Vale"
+        # Drawn after every other pool, so the pools above are the same either way.
+        own = iter(_words(rng, n_entities, taken)) if distinct_names else None
         for _ in range(n_person):
-            add("person", lambda: (rng.choice(given), rng.choice(family)))
+            add("person", lambda: (next(own) if own else rng.choice(given), rng.choice(family)))
         for _ in range(n_town):
-            add("town", lambda: (rng.choice(stems), rng.choice(TOWN_SUFFIXES)))
+            add("town", lambda: (next(own) if own else rng.choice(stems), rng.choice(TOWN_SUFFIXES)))
         for _ in range(n_company):
-            add("company", lambda: (rng.choice(stems), rng.choice(COMPANY_SUFFIXES)))
+            add("company", lambda: (next(own) if own else rng.choice(stems),
+                                    rng.choice(COMPANY_SUFFIXES)))
         self.names = names
         self.by_kind = {k: [i for i, e in enumerate(self.entities) if e.kind == k] for k in KINDS}
         self.by_part: dict[str, list[int]] = defaultdict(list)
