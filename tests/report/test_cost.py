@@ -78,6 +78,7 @@ def test_plan_of_a_target(workdir, overlay, target, capsys):
 def test_peak_rss_from_the_rehearsal_fits_by_hand():
     fits = {"sizes_at_1": {"msmarco_passages": 8_841_823, "nq_passages": 21_015_324},
             "stages": {"prepare/nq": {"rss_mb": {"a": 300.0, "b": 8000.0, "e": 0.5, "flat": False}},
+                       "bm25_run/msmarco/dev": {"rss_mb": {"a": 100.0, "b": 1000.0, "e": 1.0, "flat": False}},
                        "aggregate/msmarco": {"rss_mb": {"a": 150.0, "b": 40.0, "e": None, "flat": True}},
                        "train/msmarco": {"rss_mb": {"model": "none (one fraction)", "e": None, "at_1": None}}}}
     config = copy.deepcopy(PAPER)
@@ -90,4 +91,7 @@ def test_peak_rss_from_the_rehearsal_fits_by_hand():
     assert cost.rehearsal_rss_mb(config, job, fits) == pytest.approx(190.0)
     train = cost.Job("train", {"dataset": "msmarco", "arch": "de"})
     assert cost.rehearsal_rss_mb(config, train, fits) is None
+    # BM25 searches by split: dev's fit at MS MARCO's real size (f = 1).
+    bm25 = cost.Job("bm25_run", {"dataset": "msmarco", "split": "dev"})
+    assert cost.rehearsal_rss_mb(config, bm25, fits) == pytest.approx(1100.0)
     assert cost.job_dataset(cost.Job("download", {"group": "teacher", "file": "x"})) == "msmarco"

@@ -86,12 +86,15 @@ def test_stage_names():
     assert scale.stage_of_benchmark(Path("benchmarks/download/teacher/x.tsv")) == "download/msmarco"
     assert scale.stage_of_benchmark(Path("benchmarks/evaluate/msmarco/bm25.tsv")) == "evaluate_bm25/msmarco"
     assert scale.stage_of_benchmark(Path("benchmarks/evaluate/msmarco/de-x/l/seed0.tsv")) == "evaluate/msmarco"
+    assert scale.stage_of_benchmark(Path("benchmarks/bm25_run/msmarco/train-eval.tsv")) == "bm25_run/msmarco/train-eval"
+    assert scale.stage_of_output("bm25_run", "data/nq/bm25-dev.parquet") == "bm25_run/nq/dev"
     assert scale.stage_of_output("groups", "data/msmarco/groups/teacher-k20.parquet") == "aggregate/msmarco"
     assert scale.stage_of_output("download", "data/downloads/teacher/t1.tsv") == "download/msmarco"
 
 
 STAGES = ["download/msmarco", "download/nq", "extract/msmarco", "prepare/msmarco", "prepare/nq",
-          "bm25_index/msmarco", "bm25_index/nq", "bm25_run/msmarco", "bm25_run/nq", "teacher_import/msmarco",
+          "bm25_index/msmarco", "bm25_index/nq", "bm25_run/msmarco/dev", "bm25_run/msmarco/dl19",
+          "bm25_run/msmarco/valid", "bm25_run/msmarco/train-eval", "bm25_run/nq/dev", "teacher_import/msmarco",
           "aggregate/msmarco", "aggregate/nq", "tokenizer/msmarco", "train_eval_split/msmarco", "train/msmarco",
           "evaluate/msmarco", "evaluate_bm25/msmarco", "evaluate_bm25/nq"]
 

@@ -86,11 +86,15 @@ def stage_of_benchmark(rel: Path) -> str:
     kind, dataset = STAGE_OF_BENCH.get(parts[0], parts[0]), parts[1]
     if kind == "evaluate" and parts[-1] == "bm25":
         kind = "evaluate_bm25"
+    if kind == "bm25_run":  # one stage per split: their queries differ (dev grows with f, train-eval is fixed)
+        return f"{kind}/{dataset}/{parts[2]}"
     return f"{kind}/{DATASET_OF_GROUP.get(dataset, dataset)}"
 
 
 def stage_of_output(rule: str, path: str) -> str:
     parts = Path(path).parts
+    if rule == "bm25_run":  # data/{dataset}/bm25-{split}.parquet
+        return f"bm25_run/{parts[1]}/{Path(path).name.removeprefix('bm25-').removesuffix('.parquet')}"
     if parts[0] == "data":
         dataset = parts[2] if parts[1] == "downloads" else parts[1]
     else:  # results/runs/{dataset}/...
@@ -199,8 +203,10 @@ def main(argv: list[str] | None = None) -> int:
 
     base = Path(a.workdir) if a.workdir else Path(tempfile.mkdtemp(prefix="dualrank-scale-"))
     info = {**machine(), "load_start": os.getloadavg()}
-    if a.reuse:
+    if a.reuse and (base / "machine.json").exists():
         info = json.loads((base / "machine.json").read_text())
+    elif a.reuse:
+        info = {**machine(), "load_start": None, "load_end": None}
     measured: dict[float, dict] = {}
     try:
         print(f"{'stage':<28} {'fraction':>8} {'jobs':>4} {'wall s':>8} {'peak RSS MB':>11} {'disk MB':>9}")

@@ -166,7 +166,8 @@ def write_docs(result: dict, docs: Path, fits_path: Path) -> None:
                         f"{'-' if w is None else f'{w / 3600:.2f} h'} | {'-' if r is None else f'{r / 1024:.2f} GB'} | "
                         f"{'-' if d is None else f'{d / 1024:.1f} GB'} | "
                         f"{'no fit' if ok is None else ('meets' if ok else 'FAILS: ' + why)} |")
-    load = f"{m['load_start'][0]:.2f} at the start, {m['load_end'][0]:.2f} at the end (1-minute)"
+    load = (f"{m['load_start'][0]:.2f} at the start, {m['load_end'][0]:.2f} at the end (1-minute)"
+            if m.get("load_start") and m.get("load_end") else "not recorded")
     text = (MEASURED.format(cpu=m["cpu"], cores=m["cores"], memory=m["memory_gb"], load=load,
                                        fractions=",".join(f"{f:g}" for f in result["fractions"]),
                                        table="\n".join(rows), fits="\n".join(fit_rows),

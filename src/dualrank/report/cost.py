@@ -197,7 +197,8 @@ def rehearsal_rss_mb(config: dict, job: Job, fits: dict | None) -> float | None:
     ``f`` = plan.datasets' passages / the real corpus's (a flat stage: its linear bound)."""
     ds = job_dataset(job)
     stage = "prepare" if job.rule.startswith("prepare_") else REHEARSAL_STAGE.get(job.rule, job.rule)
-    fit = (fits or {}).get("stages", {}).get(f"{stage}/{ds}", {}).get("rss_mb")
+    stage = f"{stage}/{ds}/{job.wildcards.get('split')}" if job.rule == "bm25_run" else f"{stage}/{ds}"
+    fit = (fits or {}).get("stages", {}).get(stage, {}).get("rss_mb")
     full = (fits or {}).get("sizes_at_1", {}).get(f"{ds}_passages")
     passages = config.get("plan", {}).get("datasets", {}).get(ds, {}).get("passages")
     if not fit or fit.get("b") is None or not full or not passages:
