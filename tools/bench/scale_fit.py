@@ -123,7 +123,7 @@ def plot(result: dict, path: Path) -> None:
     for ax, q, label in ((axes[0], "wall_s", "wall time (s)"), (axes[1], "rss_mb", "peak RSS (MB)")):
         for i, (stage, s) in enumerate(result["fits"].items()):
             colour, ys = f"C{i % 10}", [result["measured"][str(f)][stage][q] for f in fractions]
-            ax.plot(fractions, ys, "o", color=colour, label=stage)
+            ax.plot(fractions, ys, "os^"[i // 10 % 3], color=colour, label=stage)
             fq = s[q]
             if fq.get("b") is not None:
                 e = 1.0 if fq["e"] is None else fq["e"]
