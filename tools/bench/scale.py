@@ -132,6 +132,10 @@ def measure(workdir: Path) -> dict[str, dict]:
         stages[stage]["disk_mb"] += size_mb(workdir / path)
         if rule in ("evaluate", "evaluate_bm25"):  # its run files, written beside metrics.json, undeclared
             stages[stage]["disk_mb"] += sum(size_mb(p) for p in (workdir / path).parent.glob("*.run.parquet"))
+    for tokens in (workdir / "data").glob("*/.tokens"):  # the token caches: built by the first job to need
+        stage = f"train/{tokens.parent.name}"  # them, training here (text/cache.py), undeclared
+        if stage in stages:
+            stages[stage]["disk_mb"] += size_mb(tokens)
     return stages
 
 
