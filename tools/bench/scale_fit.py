@@ -54,11 +54,12 @@ def fit(fractions: list[float], values: list[float], quantity: str) -> dict:
     a, b, _, e = best
     rel, absolute = FLAT[quantity]
     growth = b * (f.max() ** e - f.min() ** e)
+    a_lin, b_lin, _ = _weighted_ls(f, y)
     if b == 0 or growth < max(rel * y.min(), absolute):
-        a_lin, b_lin, _ = _weighted_ls(f, y)
         return {"model": "flat within noise; linear bound", "a": a_lin, "b": b_lin, "e": None,
-                "at_1": a_lin + b_lin, "flat": True}
-    return {"model": "a + b f^e", "a": a, "b": b, "e": e, "at_1": a + b, "flat": False}
+                "at_1": a_lin + b_lin, "linear_at_1": a_lin + b_lin, "flat": True}
+    return {"model": "a + b f^e", "a": a, "b": b, "e": e, "at_1": a + b, "linear_at_1": a_lin + b_lin,
+            "flat": False, "edge": e in (EXPONENTS[0], EXPONENTS[-1])}
 
 
 def fit_all(measured: dict[float, dict]) -> dict[str, dict]:
@@ -72,7 +73,10 @@ def fit_all(measured: dict[float, dict]) -> dict[str, dict]:
 
 
 def _exp(fq: dict) -> str:
-    return "flat" if fq.get("flat") else ("-" if fq["e"] is None else f"{fq['e']:.2f}")
+    """The exponent; * where it is the grid's edge (the fit wanted more: read it as "at least")."""
+    if fq.get("flat") or fq["e"] is None:
+        return "flat" if fq.get("flat") else "-"
+    return f"{fq['e']:.2f}" + ("*" if fq.get("edge") else "")
 
 
 def meets(stage: str, fits: dict) -> tuple[bool | None, str]:
@@ -91,13 +95,17 @@ def meets(stage: str, fits: dict) -> tuple[bool | None, str]:
 
 def fits_table(fits: dict[str, dict]) -> str:
     lines = [f"{'stage':<28} {'time exp':>8} {'RSS exp':>7} {'time at 1':>10} {'RSS at 1 GB':>11} "
-             f"{'disk at 1 GB':>12}  targets"]
+             f"{'disk at 1 GB':>12}  targets (RSS at 1 if linear)"]
     for stage, s in fits.items():
         ok, why = meets(stage, s)
         at = [s[q]["at_1"] for q in ("wall_s", "rss_mb", "disk_mb")]
         cells = ["-" if v is None else x for v, x in zip(at, (f"{at[0] or 0:.0f} s", f"{(at[1] or 0) / 1024:.2f}",
                                                               f"{(at[2] or 0) / 1024:.2f}"))]
+        if s["rss_mb"].get("linear_at_1") is not None:
+            why = f"{why} ({s['rss_mb']['linear_at_1'] / 1024:.2f} GB)" if why else why
         verdict = "no fit" if ok is None else ("meets" if ok else f"FAILS: {why}")
+        if ok and s["rss_mb"].get("linear_at_1") is not None:
+            verdict += f" ({s['rss_mb']['linear_at_1'] / 1024:.2f} GB)"
         lines.append(f"{stage:<28} {_exp(s['wall_s']):>8} {_exp(s['rss_mb']):>7} {cells[0]:>10} "
                      f"{cells[1]:>11} {cells[2]:>12}  {verdict}")
     return "\n".join(lines)
@@ -157,13 +165,15 @@ def write_docs(result: dict, docs: Path, fits_path: Path) -> None:
         for stage, s in sorted(result["measured"][str(f)].items()):
             rows.append(f"| {stage} | {f:g} | {s['jobs']} | {s['wall_s']:.1f} | {s['rss_mb']:.0f} | "
                         f"{s['disk_mb']:.1f} |")
-    fit_rows = ["| stage | time exponent | RSS exponent | time at 1 | peak RSS at 1 | disk at 1 | targets |",
-                "|---|---:|---:|---:|---:|---:|---|"]
+    fit_rows = ["| stage | time exponent | RSS exponent | time at 1 (fit; linear) | peak RSS at 1 (fit; linear) "
+                "| disk at 1 | targets (fit) |", "|---|---:|---:|---:|---:|---:|---|"]
     for stage, s in result["fits"].items():
         ok, why = meets(stage, s)
         w, r, d = (s[q]["at_1"] for q in ("wall_s", "rss_mb", "disk_mb"))
-        fit_rows.append(f"| {stage} | {_exp(s['wall_s'])} | {_exp(s['rss_mb'])} | "
-                        f"{'-' if w is None else f'{w / 3600:.2f} h'} | {'-' if r is None else f'{r / 1024:.2f} GB'} | "
+        wl, rl = (s[q].get("linear_at_1") for q in ("wall_s", "rss_mb"))
+        time_cell = "-" if w is None else f"{w / 3600:.2f} h; {wl / 3600:.2f} h"
+        rss_cell = "-" if r is None else f"{r / 1024:.2f} GB; {rl / 1024:.2f} GB"
+        fit_rows.append(f"| {stage} | {_exp(s['wall_s'])} | {_exp(s['rss_mb'])} | {time_cell} | {rss_cell} | "
                         f"{'-' if d is None else f'{d / 1024:.1f} GB'} | "
                         f"{'no fit' if ok is None else ('meets' if ok else 'FAILS: ' + why)} |")
     load = (f"{m['load_start'][0]:.2f} at the start, {m['load_end'][0]:.2f} at the end (1-minute)"
