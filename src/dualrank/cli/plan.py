@@ -101,7 +101,9 @@ def report(config: dict, jobs, target: str) -> str:
                  "   (disk: the modelled rules)")
     lines += sorted({n for r in rules.values() for n in r["notes"]})
     lines.append("peak RSS (fit): the scale rehearsal's fit of the job's stage at plan.datasets' passages "
-                 "(docs/scale.md; train, evaluate: besides the model and the batch); -: no fit"
+                 "(train, evaluate: besides the model and the batch; -: not rehearsed), from three small "
+                 "fractions on a loaded 2-core machine: docs/scale.md says which figures its measurements "
+                 "do not support"
                  if cost.load_scale_fits() else
                  f"peak RSS (fit): no {cost.SCALE_FITS.name} (python -m tools.bench scale --docs writes it)")
     if "evaluate" in rules and not config["index"]["persistent"]:

@@ -176,7 +176,7 @@ def stream_memory_mb(config: dict, dataset: str, hidden: int, n_queries: int, de
 
 SCALE_FITS = Path(__file__).with_name("reference") / "scale-fits.json"
 # A rule -> the rehearsal's stage (tools/bench/scale.py names them by benchmark folder).
-REHEARSAL_STAGE = {"teacher_import": "teacher_import", "groups": "aggregate", "groups_triples": "aggregate"}
+REHEARSAL_STAGE = {"groups": "aggregate"}
 
 
 def load_scale_fits(path: Path = SCALE_FITS) -> dict | None:
