@@ -109,7 +109,7 @@ def test_rehearsal_at_three_per_mille(capsys):
         row = re.search(rf"^{re.escape(stage)}\s+0\.003\s+(\d+)\s+([\d.]+)\s+(\d+)\s+([\d.]+)$", out, re.M)
         assert row, f"{stage} missing:\n{out}"
         jobs, wall, rss, disk = int(row[1]), float(row[2]), float(row[3]), float(row[4])
-        assert jobs >= 1 and wall > 0 and 10 < rss < 16 * 1024 and disk >= 0
+        assert jobs >= 1 and wall > 0 and 0 < rss < 16 * 1024 and disk >= 0  # a download: a few MB
     m = re.fullmatch(r"scale: max extrapolated peak RSS (n/a \(no fit\)|[\d.]+ GB \(\S+\)), "
                      r"max time exponent (n/a \(no fit\)|[\d.]+ \(\S+\))", lines[-1])
     assert m and m[1] == m[2] == "n/a (no fit)", lines[-1]  # one fraction: nothing is fitted
