@@ -64,7 +64,7 @@ def test_plan_of_a_target(workdir, overlay, target, capsys):
     assert cli.main(["plan", *args]) == 0
     out = capsys.readouterr().out
     config = load_config(str(workdir), overlay)
-    train = re.search(r"^train +(\d+) +([\d,.]+) +([\d,.]+ [MG]B) +([\d.]+) GB$", out, re.M)
+    train = re.search(r"^train +(\d+) +([\d,.]+) +([\d,.]+ [MG]B) +([\d.]+) GB +(-|[\d,.]+ GB)$", out, re.M)
     assert train, out
     assert int(train[1]) == (42 if target.endswith("csv") and not overlay else
                              129 if target == "results/all" else 28)
@@ -73,3 +73,25 @@ def test_plan_of_a_target(workdir, overlay, target, capsys):
     assert "streamed retrieval (msmarco dev-retrieval" in out
     if target == "results/all":  # every result's own total
         assert re.search(r"^  table1 +42 runs", out, re.M) and re.search(r"^  figure8 ", out, re.M)
+
+
+def test_peak_rss_from_the_rehearsal_fits_by_hand():
+    fits = {"sizes_at_1": {"msmarco_passages": 8_841_823, "nq_passages": 21_015_324},
+            "stages": {"prepare/nq": {"rss_mb": {"a": 300.0, "b": 8000.0, "e": 0.5, "flat": False}},
+                       "bm25_run/msmarco/dev": {"rss_mb": {"a": 100.0, "b": 1000.0, "e": 1.0, "flat": False}},
+                       "aggregate/msmarco": {"rss_mb": {"a": 150.0, "b": 40.0, "e": None, "flat": True}},
+                       "train/msmarco": {"rss_mb": {"model": "none (one fraction)", "e": None, "at_1": None}}}}
+    config = copy.deepcopy(PAPER)
+    # NQ at its real size: f = 1, 300 + 8000; at a quarter of the passages: 300 + 8000 * 0.5.
+    assert cost.rehearsal_rss_mb(config, cost.Job("prepare_nq"), fits) == pytest.approx(8300.0)
+    config["plan"]["datasets"]["nq"]["passages"] = 21_015_324 // 4
+    assert cost.rehearsal_rss_mb(config, cost.Job("prepare_nq"), fits) == pytest.approx(4300.0, rel=1e-6)
+    # A flat stage is extrapolated linearly; a stage fitted from one fraction gives nothing.
+    job = cost.Job("groups", {"dataset": "msmarco", "kind": "teacher", "k": "20"})
+    assert cost.rehearsal_rss_mb(config, job, fits) == pytest.approx(190.0)
+    train = cost.Job("train", {"dataset": "msmarco", "arch": "de"})
+    assert cost.rehearsal_rss_mb(config, train, fits) is None
+    # BM25 searches by split: dev's fit at MS MARCO's real size (f = 1).
+    bm25 = cost.Job("bm25_run", {"dataset": "msmarco", "split": "dev"})
+    assert cost.rehearsal_rss_mb(config, bm25, fits) == pytest.approx(1100.0)
+    assert cost.job_dataset(cost.Job("download", {"group": "teacher", "file": "x"})) == "msmarco"

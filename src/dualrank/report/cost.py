@@ -17,15 +17,21 @@ the jobs a Snakemake dry run lists, estimated from the config alone (no torch, n
   ``index.persistent`` each index (passages x H x 4 bytes). Stages not listed here write
   data tables whose size this module does not model.
 - Memory: the ``mem_mb`` each job asks for (config ``resources``); for streamed retrieval the
-  bound of retrieval/stream.py (one chunk of embeddings plus the queries' best 2k lists).
+  bound of retrieval/stream.py (one chunk of embeddings plus the queries' best 2k lists); and
+  the peak RSS the scale rehearsal's fits (``python -m tools.bench scale``, docs/scale.md; the
+  fits in ``reference/scale-fits.json``) give at the dataset's ``passages`` as a fraction of
+  the real corpus: for training and evaluation besides the model and the batch (it rehearsed
+  a 16-wide encoder).
 
 Row counts come from ``plan.datasets`` (passages, queries per split, training pairs).
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from dualrank import grid
 
@@ -168,14 +174,52 @@ def stream_memory_mb(config: dict, dataset: str, hidden: int, n_queries: int, de
     return (2 * config["index"]["chunk_size"] * hidden * 4 + 2 * n_queries * 2 * depth * 12) / 2**20
 
 
+SCALE_FITS = Path(__file__).with_name("reference") / "scale-fits.json"
+# A rule -> the rehearsal's stage (tools/bench/scale.py names them by benchmark folder).
+REHEARSAL_STAGE = {"groups": "aggregate"}
+
+
+def load_scale_fits(path: Path = SCALE_FITS) -> dict | None:
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def job_dataset(job: Job) -> str | None:
+    w = job.wildcards
+    if job.rule.startswith("prepare_"):
+        return job.rule.removeprefix("prepare_")
+    if "group" in w:  # download / extract: the teacher's files are MS MARCO's
+        return "msmarco" if w["group"] == "teacher" else w["group"]
+    return w.get("dataset")
+
+
+def rehearsal_rss_mb(config: dict, job: Job, fits: dict | None) -> float | None:
+    """The job's peak RSS from the rehearsal's fit ``a + b f^e`` of its stage at
+    ``f`` = plan.datasets' passages / the real corpus's (a flat stage: its linear bound)."""
+    ds = job_dataset(job)
+    stage = "prepare" if job.rule.startswith("prepare_") else REHEARSAL_STAGE.get(job.rule, job.rule)
+    stage = f"{stage}/{ds}/{job.wildcards.get('split')}" if job.rule == "bm25_run" else f"{stage}/{ds}"
+    fit = (fits or {}).get("stages", {}).get(stage, {}).get("rss_mb")
+    full = (fits or {}).get("sizes_at_1", {}).get(f"{ds}_passages")
+    passages = config.get("plan", {}).get("datasets", {}).get(ds, {}).get("passages")
+    if not fit or fit.get("b") is None or not full or not passages:
+        return None
+    e = 1.0 if fit.get("flat") else fit["e"]
+    return fit["a"] + fit["b"] * (passages / full) ** e
+
+
 def summarise(config: dict, jobs: list[Job]) -> dict:
     """Per rule: jobs, FLOPs, GPU-hours, disk, memory asked (mem_mb), and the notes."""
     retrieval = grid.retrieval_runs(config)
-    out = defaultdict(lambda: {"jobs": 0, "flops": 0.0, "disk": 0.0, "mem_mb": 0, "modelled": True, "notes": set()})
+    fits = load_scale_fits()
+    out = defaultdict(lambda: {"jobs": 0, "flops": 0.0, "disk": 0.0, "mem_mb": 0, "modelled": True, "notes": set(),
+                               "rss_mb": None})
     for job in jobs:
         r = out[job.rule]
         r["jobs"] += 1
         r["mem_mb"] = max(r["mem_mb"], int(job.resources.get("mem_mb", 0) or 0))
+        rss = rehearsal_rss_mb(config, job, fits)
+        if rss is not None:
+            r["rss_mb"] = max(r["rss_mb"] or 0.0, rss)
         c = job_cost(config, job, retrieval)
         if c is None:
             r["modelled"] = False
