@@ -3,6 +3,7 @@ against hand computation, the dry run's jobs parsed, and the command on the demo
 paper's config (dry runs only)."""
 
 import copy
+import math
 import re
 
 import pytest
@@ -94,4 +95,7 @@ def test_peak_rss_from_the_rehearsal_fits_by_hand():
     # BM25 searches by split: dev's fit at MS MARCO's real size (f = 1).
     bm25 = cost.Job("bm25_run", {"dataset": "msmarco", "split": "dev"})
     assert cost.rehearsal_rss_mb(config, bm25, fits) == pytest.approx(1100.0)
+    # An exponent at the fit's grid edge is not determined by the points: no figure (NaN, "n.d.").
+    fits["stages"]["bm25_run/msmarco/dev"]["rss_mb"].update(e=3.0, edge=True)
+    assert math.isnan(cost.rehearsal_rss_mb(config, bm25, fits))
     assert cost.job_dataset(cost.Job("download", {"group": "teacher", "file": "x"})) == "msmarco"

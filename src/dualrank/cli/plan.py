@@ -94,16 +94,16 @@ def report(config: dict, jobs, target: str) -> str:
         gpu = f"{r['gpu_hours']:,.{1 if r['gpu_hours'] >= 1 else 3}f}" if rule in cost.GPU_RULES else "-"
         disk = gb(r["disk"]) if r["modelled"] else "not modelled"
         mem = f"{r['mem_mb'] / 1000:,.1f} GB" if r["mem_mb"] else "-"
-        rss = "-" if r["rss_mb"] is None else f"{r['rss_mb'] / 1024:,.2f} GB"
+        rss = "-" if r["rss_mb"] is None else "n.d." if r["rss_mb"] != r["rss_mb"] else f"{r['rss_mb'] / 1024:,.2f} GB"
         lines.append(f"{rule:<18} {r['jobs']:>5} {gpu:>10} {disk:>13} {mem:>14} {rss:>14}")
     total_h = sum(r["gpu_hours"] for rule, r in rules.items() if rule in cost.GPU_RULES)
     lines.append(f"{'total':<18} {len(jobs):>5} {total_h:>10,.1f} {gb(sum(r['disk'] for r in rules.values())):>13}"
                  "   (disk: the modelled rules)")
     lines += sorted({n for r in rules.values() for n in r["notes"]})
     lines.append("peak RSS (fit): the scale rehearsal's fit of the job's stage at plan.datasets' passages "
-                 "(train, evaluate: besides the model and the batch; -: not rehearsed), from three small "
-                 "fractions on a loaded 2-core machine: docs/scale.md says which figures its measurements "
-                 "do not support"
+                 "(train, evaluate: besides the model and the batch; -: not rehearsed; n.d.: not determined, "
+                 "the fitted exponent at its grid's edge), from a few small fractions on a 2-core machine: "
+                 "docs/scale.md says which figures its measurements support"
                  if cost.load_scale_fits() else
                  f"peak RSS (fit): no {cost.SCALE_FITS.name} (python -m tools.bench scale --docs writes it)")
     if "evaluate" in rules and not config["index"]["persistent"]:

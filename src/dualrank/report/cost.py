@@ -29,6 +29,7 @@ Row counts come from ``plan.datasets`` (passages, queries per split, training pa
 from __future__ import annotations
 
 import json
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -203,6 +204,8 @@ def rehearsal_rss_mb(config: dict, job: Job, fits: dict | None) -> float | None:
     passages = config.get("plan", {}).get("datasets", {}).get(ds, {}).get("passages")
     if not fit or fit.get("b") is None or not full or not passages:
         return None
+    if fit.get("edge"):  # the exponent sits at the fit's grid edge: the points do not determine it
+        return math.nan
     e = 1.0 if fit.get("flat") else fit["e"]
     return fit["a"] + fit["b"] * (passages / full) ** e
 
@@ -218,8 +221,8 @@ def summarise(config: dict, jobs: list[Job]) -> dict:
         r["jobs"] += 1
         r["mem_mb"] = max(r["mem_mb"], int(job.resources.get("mem_mb", 0) or 0))
         rss = rehearsal_rss_mb(config, job, fits)
-        if rss is not None:
-            r["rss_mb"] = max(r["rss_mb"] or 0.0, rss)
+        if rss is not None:  # NaN (not determined) wins: a rule's figure is its worst job's
+            r["rss_mb"] = rss if r["rss_mb"] is None or math.isnan(rss) else max(r["rss_mb"], rss)
         c = job_cost(config, job, retrieval)
         if c is None:
             r["modelled"] = False
