@@ -13,6 +13,8 @@ Where the DAG holds results, it also prints each table's and figure's own runs' 
 
 from __future__ import annotations
 
+import math
+
 import re
 import subprocess
 import sys
@@ -94,7 +96,8 @@ def report(config: dict, jobs, target: str) -> str:
         gpu = f"{r['gpu_hours']:,.{1 if r['gpu_hours'] >= 1 else 3}f}" if rule in cost.GPU_RULES else "-"
         disk = gb(r["disk"]) if r["modelled"] else "not modelled"
         mem = f"{r['mem_mb'] / 1000:,.1f} GB" if r["mem_mb"] else "-"
-        rss = "-" if r["rss_mb"] is None else "n.d." if r["rss_mb"] != r["rss_mb"] else f"{r['rss_mb'] / 1024:,.2f} GB"
+        rss = ("-" if r["rss_mb"] is None else "n.d." if math.isnan(r["rss_mb"])
+               else f"{r['rss_mb'] / 1024:,.2f} GB")
         lines.append(f"{rule:<18} {r['jobs']:>5} {gpu:>10} {disk:>13} {mem:>14} {rss:>14}")
     total_h = sum(r["gpu_hours"] for rule, r in rules.items() if rule in cost.GPU_RULES)
     lines.append(f"{'total':<18} {len(jobs):>5} {total_h:>10,.1f} {gb(sum(r['disk'] for r in rules.values())):>13}"

@@ -2,7 +2,7 @@
 
 With the corpus's and queries' token tables (:mod:`dualrank.text.cache`), a job holds each
 group's documents and query as row numbers of those (memory-mapped) tables, converted a million
-ids at a time: MS MARCO's ~40M triplet groups take ~1 GB of integers, where their ids as Python
+ids at a time: MS MARCO's ~40M triplet groups take ~0.5 GB of int32 rows, where their ids as Python
 strings took ~7 GB.
 """
 
@@ -65,9 +65,10 @@ def read_groups(path: str | Path, needs_teacher: bool) -> pa.Table:
     if t.num_rows == 0:
         raise InputError(f"{path}: no training groups")
     scores = t["teacher_scores"].combine_chunks()
-    if needs_teacher and not _has_teacher(t):
+    has_teacher = _has_teacher(t)
+    if needs_teacher and not has_teacher:
         raise InputError(f"{path}: this loss distils from a teacher but the groups carry no teacher_scores")
-    if _has_teacher(t):
+    if has_teacher:
         finite = pc.is_finite(scores.flatten()).to_numpy(zero_copy_only=False)
         if not finite.all():
             offsets = scores.offsets.to_numpy()
