@@ -1,5 +1,6 @@
-# Stage 7, evaluate: re-rank each evaluation's candidates (and retrieve: exact, streamed over the
-# corpus in config index.chunk_size passages, or from the run's index when index.persistent)
+# Stage 7, evaluate: re-rank each evaluation's candidates (config index.chunk_size at a time) and
+# retrieve (exact, streamed over the corpus in index.chunk_size passages, or from the run's
+# index when index.persistent)
 # with a trained run, or score the BM25 candidates themselves; MRR@10 and nDCG@10 via ir_measures.
 
 

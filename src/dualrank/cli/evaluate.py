@@ -11,6 +11,7 @@
 Without --model the candidates' own order is evaluated (the BM25 row). Retrieval searches
 --index when given, else encodes the corpus --chunk-size passages at a time and keeps each
 query's exact top-depth (the same run as a Flat index, without one; dualrank.retrieval.stream).
+Re-ranking scores whole queries --chunk-size candidates at a time.
 Each run is written to its run_out, and the metrics file maps each name to its figures
 (dualrank.retrieval.evaluate).
 """
@@ -33,8 +34,9 @@ class Args(Encoding):
     corpus: str | None = option(CORPUS + "; needed to re-rank with a model", None)
     index: str | None = option("the model's FAISS index directory (default: exact retrieval streamed "
                                "over --corpus)", None)
-    chunk_size: int = option("passages encoded and searched at a time by streamed retrieval (memory: chunk x "
-                             "hidden x 4 bytes, plus the queries' running top lists)", 65536)
+    chunk_size: int = option("passages encoded and searched at a time by streamed retrieval, and candidates "
+                             "scored at a time by re-ranking (memory: chunk x hidden x 4 bytes, plus the "
+                             "queries' running top lists)", 65536)
 
 
 @entry_point

@@ -6,8 +6,9 @@ The evaluations are a list (the command's ``--evals`` JSON), one entry per evalu
     {"name": "dl19", "mode": "rerank" | "retrieval", "queries": Q, "qrels": R,
      "candidates": RUN (rerank only), "rel_level": 2, "depth": 1000, "run_out": OUT}
 
-Re-ranking scores each query's top-``depth`` candidates with the model (without a model the
-candidates' own order is evaluated: the BM25 row). Retrieval is exact and streamed over the
+Re-ranking scores each query's top-``depth`` candidates with the model, whole queries
+``chunk_size`` candidates at a time (without a model the candidates' own order is evaluated:
+the BM25 row). Retrieval is exact and streamed over the
 corpus in chunks of ``chunk_size`` passages (retrieval/stream.py), or searches a FAISS index
 when one is given (config ``index: {persistent: true}``). Each
 run is written to ``run_out`` and scored with ir_measures (MRR@10, nDCG@10; DL19 counts
@@ -58,7 +59,7 @@ def run_one(spec: dict, model, corpus: str | None, index: str | None, batch_size
 
             queries = for_model(spec["queries"], "queries", model, set(cands["query_id"]))
             docs = for_model(corpus, "corpus", model, set(cands["doc_id"]))
-            run = score_candidates(model, cands, queries, docs, batch_size)
+            run = score_candidates(model, cands, queries, docs, batch_size, chunk_size)
     contracts.write(run, spec["run_out"], "run")
     agg, _ = evaluate(run, qrels, rel_level=spec.get("rel_level", 1))
     log.info("%s (%s): MRR@10 %.4f nDCG@10 %.4f over %d queries", spec["name"], spec["mode"],
