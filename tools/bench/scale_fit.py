@@ -22,7 +22,9 @@ import numpy as np
 
 EXPONENTS = np.round(np.arange(0.0, 3.0001, 0.005), 3)
 # Growth below this over the measured fractions is noise: (relative, absolute) per quantity.
-FLAT = {"wall_s": (0.05, 1.0), "rss_mb": (0.05, 10.0), "disk_mb": (0.02, 0.5)}
+# RSS: one job re-run five times at one size (aggregate/nq at 0.1, a 0.7 s job that the 0.5 s
+# sampler catches once or twice) peaked at 107-187 MB, so 100 MB of growth is not evidence.
+FLAT = {"wall_s": (0.05, 1.0), "rss_mb": (0.05, 100.0), "disk_mb": (0.02, 0.5)}
 UNITS = {"wall_s": "s", "rss_mb": "MB", "disk_mb": "MB"}
 TARGETS = {"rss_mb": 16 * 1024, "train_rss_mb": 8 * 1024, "time_exponent": 1.15}
 
