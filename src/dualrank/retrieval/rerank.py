@@ -86,7 +86,8 @@ def _score_chunk(model: Ranker, qids: np.ndarray, dids: np.ndarray, queries: Map
         d = encode(model.encode_docs, ds, batch_size, "passages", dl, quiet=True)
         return (q[torch.from_numpy(qi)] * d[torch.from_numpy(di)]).sum(-1).numpy()
     # Pairs in length-sorted batches, like the passages of a DE.
-    pairs = [(queries[q], docs[d]) for q, d in zip(qids, dids)]
+    (qs, _), (ds, _) = _sequences(queries, list(qids)), _sequences(docs, list(dids))
+    pairs = [(qs[i], ds[i]) for i in range(len(qids))]
     return encode(lambda b: model.score_pairs([p[0] for p in b], [p[1] for p in b]), pairs,
                   batch_size, "pairs", [len(q) + len(d) for q, d in pairs], quiet=True).numpy()
 

@@ -165,6 +165,6 @@ def retrieve(model, corpus_path: str, queries, k: int = 1000, batch_size: int = 
     scores, rows = search(q, encoded_chunks(model, table, chunk_size, batch_size), k)
     log.info("streamed retrieval of %d queries over %d passages in %.1fs", len(qids), len(table), time.time() - t0)
     df = pd.DataFrame({"query_id": np.repeat(qids, rows.shape[1]),
-                       "doc_id": table.ids.take(rows.ravel()).to_numpy(),
+                       "doc_id": table.ids.take(rows.ravel()),
                        "score": scores.ravel().astype(np.float32)})
     return ranked(df)
