@@ -4,6 +4,7 @@ curve at the same global batch (7 groups: slices of 4 and 3, a listwise loss), a
 
 import json
 import os
+import weakref
 import re
 import signal
 import subprocess
@@ -17,6 +18,7 @@ import torch
 from test_train import T, args, data, flags, spec  # noqa: F401  (data: the module's fixture)
 
 from dualrank.models.saved import read_weights
+from dualrank.training import distributed
 from dualrank.training.trainer import Trainer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,3 +86,21 @@ def test_two_processes_follow_the_one_process_loss_curve_and_resume(data, tmp_pa
     pd.testing.assert_frame_equal(pd.read_parquet(out / "curve.parquet"), two, check_exact=True)
     wa, wb = read_weights(out / "model"), read_weights(tmp_path / "two/model")
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_the_ddp_wrapper_is_freed_before_the_process_group(data, tmp_path):  # noqa: F811
+    """Its Reducer must never be the group's last holder: destroyed through it, a gloo group joins
+    its worker threads with the GIL held, and a worker freeing a finished collective's tensors
+    waits for the GIL (a deadlock seen at the end of the two-process run above). The group's
+    own Python object releases the GIL in its destructor."""
+    seen = []
+
+    class Recording(distributed.Context):
+        def close(self):
+            seen.append(wrapper() is not None)
+
+    trainer = Trainer(T(ddp_spec()), args(data, tmp_path))
+    wrapper = weakref.ref(trainer.parts.scorer)
+    trainer.dist = Recording(world=2)  # as a rank of two processes would see it
+    trainer.close()
+    assert seen == [False] and trainer.parts.scorer is None

@@ -41,7 +41,7 @@ class Parts:
     loss_fn: RankingLoss
     groups: Groups  # their query and document ids replaced by rows of the token caches
     model: Ranker
-    scorer: nn.Module  # what a step scores the groups with: the model, through DDP if parallel
+    scorer: nn.Module | None  # what a step scores groups with: the model, through DDP if parallel (None: closed)
     objective: Objective
     opt: torch.optim.Optimizer
     sched: torch.optim.lr_scheduler.LambdaLR

@@ -22,10 +22,12 @@ the spec hash, nor of the rule's params.
 
 from __future__ import annotations
 
+import gc
 import logging
 import math
 import signal
 import time
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +67,21 @@ class Trainer:
     @property
     def curve(self) -> list[dict]:
         return self.validation.curve
+
+    def close(self) -> None:
+        """Leave the process group, the DDP wrapper first. Its Reducer holds the group; were it
+        the last holder, the group (gloo) would be destroyed with the GIL held, joining worker
+        threads one of which may need the GIL to free a finished collective's tensors: a
+        deadlock at the job's very end (seen in the two-process test). Freed here, while the
+        group is still registered, the group dies in destroy_process_group, which releases the
+        GIL."""
+        if self.dist.parallel and self.parts.scorer is not None:
+            wrapper = weakref.ref(self.parts.scorer)
+            self.parts.scorer = None
+            gc.collect()  # a module may sit in a reference cycle
+            if wrapper() is not None:
+                log.warning("the DDP wrapper is still referenced; leaving the process group anyway")
+        self.dist.close()
 
     # -- checkpointing -------------------------------------------------------------------------
     def save_checkpoint(self) -> None:
@@ -170,7 +187,7 @@ class Trainer:
                 signum = self.stop_signal or signal.SIGTERM  # another rank's signal
                 log.error("%s at step %d: checkpoint saved to %s; rerun to resume",
                           signal.Signals(signum).name, self.step, self.ckpt_dir)
-                self.dist.close()
+                self.close()
                 raise SystemExit(128 + signum)
         if self.validation.stopping.exhausted:
             log.info("early stop at step %d: no valid nDCG@10 gain in %d evaluations", self.step, t.patience)
@@ -208,5 +225,5 @@ def train(spec: TrainSpec, job: TrainJob, execution: ExecutionSpec | None = None
     trainer.dist.barrier()
     if trainer.dist.is_main:
         checkpoint.remove(trainer.ckpt_dir)
-    trainer.dist.close()
+    trainer.close()
     return summary
