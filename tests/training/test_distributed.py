@@ -23,6 +23,7 @@ from dualrank.training.trainer import Trainer
 
 ROOT = Path(__file__).resolve().parents[2]
 STEPS = 20
+HANG = 240  # s: a two-process job takes ~30 s on 2 loaded cores
 
 
 def ddp_spec():
@@ -39,7 +40,26 @@ def command(d, out, processes):
 
 
 def env():
-    return {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    # PYTHONFAULTHANDLER: a SIGABRT makes every Python process of the job print its stacks.
+    return {**os.environ, "PYTHONPATH": str(ROOT / "src"), "PYTHONFAULTHANDLER": "1"}
+
+
+def start(cmd, **kwargs) -> subprocess.Popen:
+    """The job in a process group of its own (torchrun and its ranks), so that a hang can be ended whole."""
+    return subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env(), start_new_session=True, **kwargs)
+
+
+def finish(p: subprocess.Popen, timeout: float = HANG) -> tuple[int, str]:
+    """(exit status, stderr) of the job; a job still running after ``timeout`` s is a hang: it
+    fails the test at once with every process's Python stack (not at the test's time limit,
+    with only this process's stack, leaving the ranks behind)."""
+    try:
+        _, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGABRT)
+        _, err = p.communicate()
+        pytest.fail(f"{' '.join(p.args[2:4])} hung for {timeout:.0f} s; the stacks of its processes:\n{err[-8000:]}")
+    return p.returncode, err
 
 
 @pytest.mark.timeout(600)  # 1.5 minutes on 2 loaded CPU cores
@@ -53,9 +73,9 @@ def test_two_processes_follow_the_one_process_loss_curve_and_resume(data, tmp_pa
         torch.set_num_threads(threads)
     reference = pd.read_parquet(tmp_path / "one/curve.parquet")
 
-    proc = subprocess.run(command(data, tmp_path / "two", 2), capture_output=True, text=True, env=env())
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "torch.distributed.run --standalone --nproc-per-node=2" in proc.stderr
+    status, stderr = finish(start(command(data, tmp_path / "two", 2), stdout=subprocess.DEVNULL))
+    assert status == 0, stderr[-3000:]
+    assert "torch.distributed.run --standalone --nproc-per-node=2" in stderr
     two = pd.read_parquet(tmp_path / "two/curve.parquet")
     assert list(two["step"]) == list(range(STEPS + 1))
     rel = (two["loss"] - reference["loss"]).abs()[1:] / reference["loss"].abs()[1:]
@@ -68,7 +88,7 @@ def test_two_processes_follow_the_one_process_loss_curve_and_resume(data, tmp_pa
 
     # SIGTERM to torchrun (it forwards it to the ranks, which agree on a step and save).
     out = tmp_path / "term"
-    p = subprocess.Popen(command(data, out, 2), stderr=subprocess.PIPE, text=True, env=env())
+    p = start(command(data, out, 2))
     lines = []
     for line in p.stderr:
         lines.append(line)
@@ -76,13 +96,14 @@ def test_two_processes_follow_the_one_process_loss_curve_and_resume(data, tmp_pa
         if m and int(m[1]) >= 9:
             p.send_signal(signal.SIGTERM)
             break
-    lines.append(p.stderr.read())
-    assert p.wait() != 0, "a preempted job must fail so that its retry resumes"
+    status, rest = finish(p)
+    lines.append(rest)
+    assert status != 0, "a preempted job must fail so that its retry resumes"
     state = torch.load(out / "ckpt/last.pt", weights_only=False)
     assert state["world"] == 2 and len(state["rng"]) == 2 and 9 <= state["step"] < STEPS, "".join(lines)
-    resumed = subprocess.run(command(data, out, 2), capture_output=True, text=True, env=env())
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert f"resumed from {out / 'ckpt'} at step {state['step']}" in resumed.stderr
+    status, stderr = finish(start(command(data, out, 2), stdout=subprocess.DEVNULL))
+    assert status == 0, stderr[-3000:]
+    assert f"resumed from {out / 'ckpt'} at step {state['step']}" in stderr
     pd.testing.assert_frame_equal(pd.read_parquet(out / "curve.parquet"), two, check_exact=True)
     wa, wb = read_weights(out / "model"), read_weights(tmp_path / "two/model")
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
@@ -104,3 +125,14 @@ def test_the_ddp_wrapper_is_freed_before_the_process_group(data, tmp_path):  # n
     trainer.dist = Recording(world=2)  # as a rank of two processes would see it
     trainer.close()
     assert seen == [False] and trainer.parts.scorer is None
+
+
+def test_a_hung_job_fails_with_the_stacks_of_its_processes():
+    child = "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); " \
+            "time.sleep(60)"
+    p = start([sys.executable, "-c", child])
+    with pytest.raises(pytest.fail.Exception) as failed:
+        finish(p, timeout=3)
+    # Both processes, the job and its child, printed their stacks and ended (SIGABRT to the group).
+    assert "hung for 3 s" in str(failed.value) and str(failed.value).count("Fatal Python error: Aborted") == 2
+    assert p.poll() is not None
