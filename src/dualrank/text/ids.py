@@ -1,12 +1,12 @@
 """Row numbers of a corpus's or queries table's ids, held compactly.
 
-A pandas Index of 8.8M MS MARCO passage ids as Python strings costs ~100 bytes an id (the
-string, its pointer, the hash table built on the first lookup): ~0.9 GB in every job that
-opens the corpus, ~2 GB for NQ's 21M. MS MARCO's and NQ's passage ids are decimal integers,
-so when every id of a table is one written canonically (``0`` or no leading zero, at most 18
+A pandas Index of ids as Python strings costs a string, a pointer and a hash-table entry per
+id: for MS MARCO's 8.8M passage ids (NQ's 21M), several times the memory and the time of the
+int64 form below (measured in docs/scale.md), in every job that opens the corpus. Their ids
+are decimal integers, so when every id of a table is one written canonically (``0`` or no leading zero, at most 18
 digits: the text <-> int64 mapping is one to one), :class:`IdIndex` keeps them as int64 and
 looks ids up by binary search in a sorted copy (20 bytes an id, no string is ever made).
-Any other table (the synthetic ids ``d193``, queries) keeps the string Index. Either way the
+Any other table (e.g. the demo's synthetic ids ``d193``) keeps the string Index. Either way the
 answers are those of ``pd.Index(ids)``: the position of an id, -1 (``get_indexer``) or KeyError
 (``get_loc``) for an id absent from the table, ``"7"`` and ``"007"`` two different ids.
 """
