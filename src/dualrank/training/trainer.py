@@ -80,7 +80,8 @@ class Trainer:
             self.parts.scorer = None
             gc.collect()  # a module may sit in a reference cycle
             if wrapper() is not None:
-                log.warning("the DDP wrapper is still referenced; leaving the process group anyway")
+                log.warning("the DDP wrapper is still referenced after the job: the process group it holds "
+                            "may hang this process at exit (see Trainer.close)")
         self.dist.close()
 
     # -- checkpointing -------------------------------------------------------------------------
