@@ -14,9 +14,11 @@ equal one process in distribution, not bit for bit; with dropout 0 they agree to
 from __future__ import annotations
 
 import datetime
+import gc
 import logging
 import os
 import sys
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -135,6 +137,22 @@ class Context:
     def close(self) -> None:
         if self.parallel and torch.distributed.is_initialized():
             torch.distributed.destroy_process_group()
+
+
+def drop_wrapper(parts) -> None:
+    """Free ``parts.scorer``, the DDP wrapper, before the process group is destroyed. Its
+    Reducer holds the group; were it the last holder, the group (gloo) would be destroyed with
+    the GIL held, joining worker threads one of which may need the GIL to free a finished
+    collective's tensors: a deadlock at the job's very end (seen in the two-process test).
+    Freed first, the group dies in destroy_process_group, whose binding releases the GIL."""
+    if parts.scorer is None:
+        return
+    wrapper = weakref.ref(parts.scorer)
+    parts.scorer = None
+    gc.collect()  # a module may sit in a reference cycle
+    if wrapper() is not None:
+        log.warning("the DDP wrapper is still referenced after the job: the process group it holds "
+                    "may hang this process at exit (see distributed.drop_wrapper)")
 
 
 def init() -> Context:

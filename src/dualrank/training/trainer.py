@@ -22,12 +22,10 @@ the spec hash, nor of the rule's params.
 
 from __future__ import annotations
 
-import gc
 import logging
 import math
 import signal
 import time
-import weakref
 from pathlib import Path
 
 import numpy as np
@@ -69,19 +67,9 @@ class Trainer:
         return self.validation.curve
 
     def close(self) -> None:
-        """Leave the process group, the DDP wrapper first. Its Reducer holds the group; were it
-        the last holder, the group (gloo) would be destroyed with the GIL held, joining worker
-        threads one of which may need the GIL to free a finished collective's tensors: a
-        deadlock at the job's very end (seen in the two-process test). Freed here, while the
-        group is still registered, the group dies in destroy_process_group, which releases the
-        GIL."""
-        if self.dist.parallel and self.parts.scorer is not None:
-            wrapper = weakref.ref(self.parts.scorer)
-            self.parts.scorer = None
-            gc.collect()  # a module may sit in a reference cycle
-            if wrapper() is not None:
-                log.warning("the DDP wrapper is still referenced after the job: the process group it holds "
-                            "may hang this process at exit (see Trainer.close)")
+        """Leave the process group, the DDP wrapper first (distributed.drop_wrapper says why)."""
+        if self.dist.parallel:
+            distributed.drop_wrapper(self.parts)
         self.dist.close()
 
     # -- checkpointing -------------------------------------------------------------------------
