@@ -14,7 +14,6 @@ Where the DAG holds results, it also prints each table's and figure's own runs' 
 from __future__ import annotations
 
 import math
-
 import re
 import subprocess
 import sys
