@@ -242,7 +242,9 @@ def test_schema_checks_the_new_training_keys_everywhere():
 
     demo = merged(config(), yaml.safe_load((ROOT / "workflow/presets/demo.yaml").read_text()))
     validate(demo)
-    assert demo["training"]["snapshot_steps"] == [13] and demo["training"]["token_dropout"] == 0.0
+    # The demo's middle snapshot is Figure 7's "after 10k steps" of 300k: 1/30 of its max_steps.
+    assert demo["training"]["snapshot_steps"] == [round(demo["training"]["max_steps"] / 30)]
+    assert demo["training"]["token_dropout"] == 0.0
     for where, bad in ((("training",), {"token_dropout": 1.0}), (("training",), {"uniform_negatives": -1}),
                        (("training",), {"mlm_probability": 0}), (("training",), {"snapshot_steps": [0]}),
                        (("losses", "m3se", "training"), {"in_batch_negatives": "yes"}),
