@@ -312,6 +312,11 @@ class TrainJob:
     train_eval_queries: str | None = _optional("the train-eval queries (queries.parquet)")
     train_eval_qrels: str | None = _optional(
         "the train-eval qrels (qrels.parquet): the training labels of those queries")
+    # Train MRR@10 at every evaluation is a learning curve's (Figure 4); the other results read
+    # only the output model's, and at paper scale each scoring re-ranks 1,000 x 1,000 pairs.
+    train_mrr_once: bool = field(default=False, metadata={
+        "help": "score train MRR@10 once, for the output model, not at every evaluation "
+                "(a run whose learning curve no result draws)"})
 
 
 # -- what an encoder needs on this machine (grid.check_resources, when the DAG is built) ----------

@@ -28,6 +28,9 @@ def test_training_flops_by_hand():
     scoring = 2 * p * (30 * 500 * 1000 + 1000 * 1000) * 234
     c = cost.train_cost(config, w)
     assert c.flops == pytest.approx(train + scoring)
+    # A run a learning curve draws (Figure 4) scores train MRR@10 at step 0 and at all 30 evaluations.
+    curve_scoring = 2 * p * (30 * 500 * 1000 + 31 * 1000 * 1000) * 234
+    assert cost.train_cost(config, w, curve=True).flops == pytest.approx(train + curve_scoring)
     assert c.disk == 4 * (p + (30522 + 512) * 768)  # fp32 model with its embeddings
     # 989 TFLOP/s at 35 %: 346.15 TFLOP/s.
     assert cost.gpu_hours(config, 346.15e12 * 3600) == pytest.approx(1.0)

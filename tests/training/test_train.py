@@ -58,7 +58,11 @@ def args(d, out, groups="groups.parquet"):
 
 def flags(job):
     """``dualrank train``'s file flags for ``job``."""
-    return [x for k, v in dataclasses.asdict(job).items() if v is not None for x in (f"--{k.replace('_', '-')}", v)]
+    out = []
+    for k, v in dataclasses.asdict(job).items():
+        flag = f"--{k.replace('_', '-')}"
+        out += ([flag] if v else []) if isinstance(v, bool) else [] if v is None else [flag, v]
+    return out
 
 
 def spec(loss="m3se", steps=6):
@@ -347,18 +351,14 @@ def test_command_line_writes_every_output(data, tmp_path):
     assert not (tmp_path / "ckpt").exists()
 
 
-def test_train_mrr_is_measured_on_the_given_train_eval_candidates(data, tmp_path):
-    """Issue 12 item 6: train MRR@10 re-ranks the train-eval split's candidates (the same for
-    every model), not the run's own groups; checked by hand on a tiny case."""
-    from dualrank.retrieval.rerank import score_candidates
-    from dualrank.text.lookup import load_texts
-
+def train_eval_job(data, tmp_path):
+    """A job with a train-eval split of 5 training queries and 11-12 candidates each (the third
+    query's positive is not among them: it scores 0 whatever the model)."""
     qrels = contracts.read(data / "qrels-train.parquet", "qrels")
     docs = contracts.read(data / "corpus.parquet", "corpus")["doc_id"].to_numpy()
     rng = np.random.default_rng(7)
     rows = []
     for i, (qid, pos) in enumerate(qrels.groupby("query_id")["doc_id"].first().head(5).items()):
-        # The third query's positive is not among its candidates: it scores 0 whatever the model.
         cands = [d for d in rng.choice(docs, 12, replace=False) if d != pos][:11]
         for r, doc in enumerate(cands if i == 2 else [*cands[:4], pos, *cands[4:]], 1):
             rows.append({"query_id": qid, "doc_id": doc, "score": -float(r), "rank": r})
@@ -369,16 +369,56 @@ def test_train_mrr_is_measured_on_the_given_train_eval_candidates(data, tmp_path
     job = dataclasses.replace(args(data, tmp_path), train_eval_candidates=str(tmp_path / "bm25-train-eval.parquet"),
                               train_eval_queries=str(data / "queries-train.parquet"),
                               train_eval_qrels=str(tmp_path / "qrels-train-eval.parquet"))
-    t = Trainer(T(with_training(spec("one_hot", 4), eval_every=2, early_stopping=False)), job)
-    t.write_outputs(t.run())
-    run = score_candidates(t.model, cands, load_texts(data / "queries-train.parquet", "queries"),
+    return job, cands, te_qrels
+
+
+def hand_mrr(model, data, cands, qrels) -> float:
+    """MRR@10 of ``model`` re-ranking ``cands``, by hand."""
+    from dualrank.retrieval.rerank import score_candidates
+    from dualrank.text.lookup import load_texts
+
+    run = score_candidates(model, cands, load_texts(data / "queries-train.parquet", "queries"),
                            load_texts(data / "corpus.parquet", "corpus"))
-    relevant = set(zip(te_qrels["query_id"], te_qrels["doc_id"]))
+    relevant = set(zip(qrels["query_id"], qrels["doc_id"]))
     rr = []
     for qid, g in run.groupby("query_id"):
         top = g.sort_values("score", ascending=False, kind="stable")["doc_id"].tolist()[:10]
         hits = [k for k, d in enumerate(top) if (qid, d) in relevant]
         rr.append(1.0 / (hits[0] + 1) if hits else 0.0)
-    assert len(rr) == 5 and t.curve[-1]["step"] == 4
-    assert t.curve[-1]["train_mrr@10"] == pytest.approx(np.mean(rr), abs=1e-6)
-    assert json.loads((tmp_path / "train.json").read_text())["train_mrr@10"] == pytest.approx(np.mean(rr), abs=1e-6)
+    assert len(rr) == 5
+    return float(np.mean(rr))
+
+
+def test_train_mrr_is_measured_on_the_given_train_eval_candidates(data, tmp_path):
+    """Issue 12 item 6: train MRR@10 re-ranks the train-eval split's candidates (the same for
+    every model), not the run's own groups; checked by hand on a tiny case."""
+    job, cands, te_qrels = train_eval_job(data, tmp_path)
+    t = Trainer(T(with_training(spec("one_hot", 4), eval_every=2, early_stopping=False)), job)
+    t.write_outputs(t.run())
+    mrr = hand_mrr(t.model, data, cands, te_qrels)
+    assert t.curve[-1]["step"] == 4
+    assert t.curve[-1]["train_mrr@10"] == pytest.approx(mrr, abs=1e-6)
+    assert json.loads((tmp_path / "train.json").read_text())["train_mrr@10"] == pytest.approx(mrr, abs=1e-6)
+
+
+def test_train_mrr_once_scores_the_output_model_only(data, tmp_path):
+    """A run no learning curve draws (TrainJob.train_mrr_once) measures train MRR@10 of its
+    output model alone, into that step's row of the curve and train.json; training is the same."""
+    from dualrank.models import load_model
+
+    job, cands, te_qrels = train_eval_job(data, tmp_path)
+    s = T(with_training(spec("one_hot", 6), eval_every=2))
+    full = Trainer(s, dataclasses.replace(job, checkpoint_dir=str(tmp_path / "a"), model_out=str(tmp_path / "ma"),
+                                          curve_out=str(tmp_path / "a.parquet"), summary_out=str(tmp_path / "a.json")))
+    full_summary = full.write_outputs(full.run())
+    once = Trainer(s, dataclasses.replace(job, train_mrr_once=True))
+    summary = once.write_outputs(once.run())
+    best = summary["best_step"]
+    curve = pd.read_parquet(tmp_path / "curve.parquet").set_index("step")["train_mrr@10"]
+    assert best > 0 and list(curve.index) == [0, 2, 4, 6][: len(curve)]
+    assert curve.drop(best).isna().all() and not np.isnan(curve[best])
+    mrr = hand_mrr(load_model(tmp_path / "model"), data, cands, te_qrels)
+    assert curve[best] == pytest.approx(mrr, abs=1e-6) == summary["train_mrr@10"]
+    assert json.loads((tmp_path / "train.json").read_text())["train_mrr@10"] == pytest.approx(mrr, abs=1e-6)
+    assert full_summary["best_step"] == best and full_summary["train_mrr@10"] == pytest.approx(mrr, abs=1e-6)
+    assert all(torch.equal(a, b) for a, b in zip(weights(full).values(), weights(once).values()))

@@ -125,6 +125,15 @@ def test_only_runs_with_a_retrieval_result_build_an_index():
         ["dev", "dl19", "dev-retrieval"]
 
 
+def test_only_learning_curve_runs_score_train_mrr_at_every_evaluation():
+    c = config()
+    assert grid.curve_runs(c) == {Run("msmarco", "ca", "bert-6-768", "one_hot", 0),
+                                  Run("msmarco", "de", "bert-6-768", "one_hot", 0),
+                                  Run("msmarco", "de", "bert-6-768", "m3se", 0)}
+    del c["experiments"]["figure4"]
+    assert grid.curve_runs(c) == set()
+
+
 # -- Each result shows the paper's runs (issue 12, item 7) --------------------------------------
 
 @pytest.mark.parametrize("table, student", [("table4", "bert-6-128"), ("table5", "bert-2-768")])

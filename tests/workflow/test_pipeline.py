@@ -84,6 +84,19 @@ def test_paper_dag_of_every_result(workdir):
     assert_fast(cpu, wall)
 
 
+def test_only_figure4s_runs_score_train_mrr_at_every_evaluation(workdir):
+    """A learning curve (Figure 4) needs train MRR@10 at every evaluation; every other run
+    scores it once, for its output model (1,000 x 1,000 CA pairs an evaluation at paper scale)."""
+    out = snakemake(workdir, "-n", "-p", "--", "results/figure4.png", "results/table2.csv").stdout
+    commands = {re.search(r"--curve-out results/runs/(\S+)/curve.parquet", c)[1]: c
+                for c in out.split("\n") if "dualrank train " in c}
+    # Figure 4: the bert-6-768 CA, DE and M3SE student, seed 0; Table 2: CA and DE at 9 sizes, 3 seeds.
+    curve = {"msmarco/ca-bert-6-768/one_hot/seed0", "msmarco/de-bert-6-768/one_hot/seed0",
+             "msmarco/de-bert-6-768/m3se/seed0"}
+    assert len(commands) == 55 and curve <= set(commands)
+    assert all(("--train-mrr-once" in c) == (run not in curve) for run, c in commands.items())
+
+
 def test_a_persistent_index_is_built_only_for_the_retrieval_runs(workdir):
     (workdir / "keep.yaml").write_text("index: {factory: HNSW32, search: efSearch=256, persistent: true, "
                                        "chunk_size: 65536}\n")

@@ -77,6 +77,8 @@ def train_spec(w):
 # The runs whose results show retrieval (they alone search the corpus, and build an index when
 # config index.persistent asks for one); computed once per DAG.
 RETRIEVAL_RUNS = grid.retrieval_runs(config)
+# The runs whose learning curve a result draws: they alone measure train MRR@10 at every evaluation.
+CURVE_RUNS = grid.curve_runs(config)
 
 
 def eval_run(w):

@@ -1,7 +1,7 @@
 # Stage 5, train: one job per (dataset, arch, encoder, loss variant, seed). Its params are
 # the full training spec of that run (a dualrank.spec.TrainSpec, built by
 # dualrank.grid.train_spec), so editing one loss's hyper-parameters reruns only the runs of
-# that loss. Checkpoints live under checkpoints/, outside the outputs, so that a killed or
+# that loss, and whether a learning curve reads its train MRR@10 at every evaluation. Checkpoints live under checkpoints/, outside the outputs, so that a killed or
 # preempted job resumes instead of starting over. training.processes (data-parallel ranks, one
 # GPU each, via torchrun) and training.checkpoint_every are resources, not params: they do not
 # change the result, so changing them reruns nothing; threads and GPUs scale with the processes.
@@ -23,6 +23,8 @@ rule train:
         spec=train_spec,
         tokenizer=lambda w, input: ["--tokenizer", input.tokenizer] if "tokenizer" in input.keys() else [],
         checkpoints=f"checkpoints/{RUN}",
+        # Train MRR@10 at every evaluation only where a learning curve is drawn (grid.curve_runs).
+        train_mrr_once=lambda w: [] if run_of(w) in CURVE_RUNS else ["--train-mrr-once"],
     priority: lambda w: grid.train_priority(config, run_of(w))
     threads: lambda w: resources("train")["threads"] * train_execution(w)["processes"]
     resources:
@@ -43,7 +45,7 @@ rule train:
         "--valid-candidates {input.valid_candidates:q} --valid-queries {input.valid_queries:q} "
         "--valid-qrels {input.valid_qrels:q} --train-eval-candidates {input.train_eval_candidates:q} "
         "--train-eval-queries {input.train_eval_queries:q} --train-eval-qrels {input.train_eval_qrels:q} "
-        "{params.tokenizer:q} --threads {threads:q} "
+        "{params.tokenizer:q} {params.train_mrr_once:q} --threads {threads:q} "
         "--processes {resources.processes:q} --checkpoint-every {resources.checkpoint_every:q} "
         "--checkpoint-dir {params.checkpoints:q} --model-out {output.model:q} "
         "--curve-out {output.curve:q} --summary-out {output.summary:q} "

@@ -172,6 +172,13 @@ def retrieval_runs(config: dict) -> set[Run]:
     return out
 
 
+def curve_runs(config: dict) -> set[Run]:
+    """Runs some result draws a learning curve of (kind ``learning_curve``, Figure 4): only these
+    measure train MRR@10 at every evaluation; the others once, for the output model."""
+    return {r for name, e in config.get("experiments", {}).items() if e["kind"] == "learning_curve"
+            for r in experiment_runs(config, name)}
+
+
 def faiss_spec(config: dict) -> dict:
     """The FAISS index of config ``index`` (factory, search, train_size), without how the
     pipeline uses it (persistent, chunk_size): what ``dualrank index`` builds."""

@@ -8,7 +8,8 @@ the jobs a Snakemake dry run lists, estimated from the config alone (no torch, n
   ``max_steps`` batches of ``batch_size`` groups (a query and K passages for a DE or ColBERT,
   K joint pairs for a CA) plus ``uniform_negatives`` passages per step; the validation of
   every ``eval_every`` steps (``valid_queries`` x ``valid_depth``) and the train-eval scoring
-  (``train_eval.queries`` x ``bm25.depth``); all to max_steps, as if early stopping never
+  (``train_eval.queries`` x ``bm25.depth``: once, at every evaluation for a run a learning
+  curve draws, grid.curve_runs); all to max_steps, as if early stopping never
   stopped a run. Evaluation: every re-rank evaluation's queries x depth pairs, and for
   retrieval the whole corpus and the queries. A CA teacher scores the training pairs.
 - GPU-hours: FLOPs / (``plan.peak_tflops`` x ``plan.mfu``).
@@ -95,7 +96,8 @@ def pair_tokens(arch: str, t: dict) -> int:
     return q + p + 3 if arch == "ca" else q + p + 2 * SPECIAL
 
 
-def train_cost(config: dict, w: dict) -> Cost:
+def train_cost(config: dict, w: dict, curve: bool = False) -> Cost:
+    """``curve``: the run measures train MRR@10 at every evaluation (a learning curve's)."""
     ds, arch = w["dataset"], w["arch"]
     variant = grid.loss_variant(config, ds, w["loss"])
     t = {**grid._training(config, ds), **variant.get("training", {})}
@@ -107,7 +109,9 @@ def train_cost(config: dict, w: dict) -> Cost:
     per_step = t["batch_size"] * group + t.get("uniform_negatives", 0) * p_tok
     train = 6 * p * t["max_steps"] * per_step
     evals = t["max_steps"] // t["eval_every"]
-    scoring = evals * t["valid_queries"] * t["valid_depth"] + config["train_eval"]["queries"] * config["bm25"]["depth"]
+    train_evals = evals + 1 if curve else 1  # a curve's evaluations and its step 0
+    scoring = evals * t["valid_queries"] * t["valid_depth"] \
+        + train_evals * config["train_eval"]["queries"] * config["bm25"]["depth"]
     flops = train + 2 * p * scoring * pair_tokens(arch, t)
     return Cost(flops, 4 * all_params(config, s))
 
@@ -152,14 +156,18 @@ def download_cost(config: dict, w: dict) -> Cost:
     return Cost(0.0, float(size or 0), [] if size else [f"size of download {w.get('group')}/{w.get('file')} unknown"])
 
 
-COSTS = {"train": train_cost, "teacher_score": teacher_cost, "index": index_cost, "download": download_cost}
+COSTS = {"teacher_score": teacher_cost, "index": index_cost, "download": download_cost}
 GPU_RULES = ("train", "evaluate", "teacher_score", "index")
 
 
-def job_cost(config: dict, job: Job, retrieval_runs) -> Cost | None:
+def job_cost(config: dict, job: Job, retrieval_runs, curve_runs=frozenset()) -> Cost | None:
     """The job's estimate, or None for a rule this module does not model."""
     if job.rule == "evaluate":
         return evaluate_cost(config, job.wildcards, retrieval_runs)
+    if job.rule == "train":
+        w = job.wildcards
+        return train_cost(config, w, grid.Run(w["dataset"], w["arch"], w["encoder"], w["loss"], int(w["seed"]))
+                          in curve_runs)
     fn = COSTS.get(job.rule)
     return fn(config, job.wildcards) if fn else None
 
@@ -212,7 +220,7 @@ def rehearsal_rss_mb(config: dict, job: Job, fits: dict | None) -> float | None:
 
 def summarise(config: dict, jobs: list[Job]) -> dict:
     """Per rule: jobs, FLOPs, GPU-hours, disk, memory asked (mem_mb), and the notes."""
-    retrieval = grid.retrieval_runs(config)
+    retrieval, curve = grid.retrieval_runs(config), grid.curve_runs(config)
     fits = load_scale_fits()
     out = defaultdict(lambda: {"jobs": 0, "flops": 0.0, "disk": 0.0, "mem_mb": 0, "modelled": True, "notes": set(),
                                "rss_mb": None})
@@ -223,7 +231,7 @@ def summarise(config: dict, jobs: list[Job]) -> dict:
         rss = rehearsal_rss_mb(config, job, fits)
         if rss is not None:  # NaN (not determined) wins: a rule's figure is its worst job's
             r["rss_mb"] = rss if r["rss_mb"] is None or math.isnan(rss) else max(r["rss_mb"], rss)
-        c = job_cost(config, job, retrieval)
+        c = job_cost(config, job, retrieval, curve)
         if c is None:
             r["modelled"] = False
             continue
@@ -238,13 +246,13 @@ def summarise(config: dict, jobs: list[Job]) -> dict:
 def per_result(config: dict, jobs: list[Job]) -> dict[str, dict]:
     """GPU-hours and disk of each result's runs (training and evaluation jobs in the DAG); a run
     shared by several results counts in each."""
-    retrieval = grid.retrieval_runs(config)
+    retrieval, curve = grid.retrieval_runs(config), grid.curve_runs(config)
     by_run = defaultdict(lambda: Cost())
     for job in jobs:
         if job.rule in ("train", "evaluate"):
             w = job.wildcards
             run = grid.Run(w["dataset"], w["arch"], w["encoder"], w["loss"], int(w["seed"]))
-            c = job_cost(config, job, retrieval)
+            c = job_cost(config, job, retrieval, curve)
             by_run[run].flops += c.flops
             by_run[run].disk += c.disk
     results = {"table1": grid.table_runs(config)}

@@ -18,12 +18,15 @@ from dualrank.training.validation import Validation
 
 
 def write_outputs(job: TrainJob, spec: TrainSpec, model: Ranker, validation: Validation,
-                  snapshots: Snapshots, summary: dict) -> None:
+                  snapshots: Snapshots, summary: dict) -> dict:
     """Write every output of ``job``; ``model`` holds the last step's weights, and the output
-    model's (validation.output_model) once Figure 7's last panel has scored them."""
+    model's (validation.output_model) once Figure 7's last panel has scored them. Returns the
+    summary as written (with the output model's train MRR@10 if measured only now)."""
     # Figure 7's bottom row is "at the completion of ... training" (C.3): the last step's model.
     last_run = validation.score(model) if job.snapshots_out else None
     validation.output_model(model)
+    validation.output_train_mrr(model)
+    summary = {**summary, "train_mrr@10": validation.summary()["train_mrr@10"]}
     with atomic_output(job.model_out, directory=True) as tmp:
         model.save(tmp)
     with atomic_output(job.curve_out) as tmp:
@@ -34,3 +37,4 @@ def write_outputs(job: TrainJob, spec: TrainSpec, model: Ranker, validation: Val
         scores = train_scores(model, validation.groups, validation.train_eval_idx, job.groups, validation.per_batch)
         contracts.write(scores, job.train_scores_out, "train_scores")
     write_text(job.summary_out, json.dumps({**summary, "spec": spec.to_dict()}, indent=1))
+    return summary

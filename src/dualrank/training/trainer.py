@@ -57,7 +57,8 @@ class Trainer:
         p = self.parts = build(spec, job, self.dist)
         self.model, self.objective, self.groups = p.model, p.objective, p.groups
         self.snapshots = Snapshots(self.t.snapshot_steps, p.valid.qrels)
-        self.validation = Validation(self.t, p.valid, p.docs, p.groups, self.snapshots, spec.seed, p.train_eval)
+        self.validation = Validation(self.t, p.valid, p.docs, p.groups, self.snapshots, spec.seed, p.train_eval,
+                                     job.train_mrr_once)
         self.step, self.saved_step, self.stop_signal = 0, -1, 0
         self.running: list[float] = []  # per-step losses since the last evaluation
         self.ckpt_dir = Path(job.checkpoint_dir)
@@ -186,9 +187,11 @@ class Trainer:
         return {"steps": self.step, **self.validation.summary(), "seconds": time.time() - t0,
                 "device": str(self.device), "processes": self.dist.world}
 
-    def write_outputs(self, summary: dict) -> None:
+    def write_outputs(self, summary: dict) -> dict:
+        """Rank 0 writes the outputs; the summary as written (rank 0's)."""
         if self.dist.is_main:
-            write_outputs(self.job, self.spec, self.model, self.validation, self.snapshots, summary)
+            return write_outputs(self.job, self.spec, self.model, self.validation, self.snapshots, summary)
+        return summary
 
 
 def non_finite(trainer: Trainer, batch) -> InputError:
@@ -209,8 +212,7 @@ def train(spec: TrainSpec, job: TrainJob, execution: ExecutionSpec | None = None
     """Train one job to its outputs and remove its checkpoint, which has served its purpose
     once they exist. Returns the summary (train.json without the spec)."""
     trainer = Trainer(spec, job, execution, dist, log_every)
-    summary = trainer.run()
-    trainer.write_outputs(summary)
+    summary = trainer.write_outputs(trainer.run())
     trainer.dist.barrier()
     if trainer.dist.is_main:
         checkpoint.remove(trainer.ckpt_dir)

@@ -4,7 +4,9 @@ nDCG@10, here a ``valid`` split evaluated every ``eval_every`` steps).
 Each evaluation re-ranks the valid candidates (a held-out split no result reports) and
 measures train MRR@10 (Table 2's "train MRR") by re-ranking the train-eval split's BM25
 candidates, the same queries and candidates for every model of a dataset
-(:mod:`dualrank.data.splits`); the rows form the learning curve (Figure 4). The best model
+(:mod:`dualrank.data.splits`); the rows form the learning curve (Figure 4). A run whose
+learning curve no result draws (``TrainJob.train_mrr_once``) measures train MRR@10 once, for
+the output model: the other results read only that one. The best model
 after step 0 is the output; with ``training.early_stopping`` false (Table 8: "after 300,000
 steps") training runs to ``max_steps`` and the last step's model is the output. Rank 0 alone
 evaluates.
@@ -120,9 +122,11 @@ class Validation:
     (a CPU copy, kept while training goes on)."""
 
     def __init__(self, t: TrainingSpec, valid: ValidSet, docs: tokens.TokenTable, groups: Groups,
-                 snapshots: Snapshots, seed: int, train_eval: ValidSet | None = None):
+                 snapshots: Snapshots, seed: int, train_eval: ValidSet | None = None, train_mrr_once: bool = False):
+        """``train_mrr_once``: train MRR@10 of the output model only (output_train_mrr), the
+        curve's other rows NaN; else at every evaluation."""
         self.valid, self.docs, self.groups, self.snapshots = valid, docs, groups, snapshots
-        self.train_eval = train_eval
+        self.train_eval, self.train_mrr_once = train_eval, train_mrr_once
         self.eval_batch_size = t.eval_batch_size
         self.per_batch = max(1, t.eval_batch_size // groups.k)  # groups of K documents per batch
         # Figure 5's train score distributions: a seeded sample of the run's own groups (drawn
@@ -153,7 +157,7 @@ class Validation:
         run = self.score(model)
         self.snapshots.offer(step, run)
         agg, _ = evaluate(run, self.valid.qrels)
-        tr = self.train_mrr(model)
+        tr = float("nan") if self.train_mrr_once else self.train_mrr(model)
         model.train()
         self.curve.append({"step": step, "loss": loss, "train_mrr@10": tr,
                            "valid_mrr@10": agg["mrr@10"], "valid_ndcg@10": agg["ndcg@10"]})
@@ -161,8 +165,9 @@ class Validation:
         if improved and self.stopping.enabled:  # without early stopping the last step is the output
             self.best_state = checkpoint.cpu_copy(model.state_dict())
         # Step 0 is the initialisation, evaluated before any loss exists (the curve keeps NaN).
-        log.info("step %d: %s train MRR@10 %.3f valid MRR@10 %.3f nDCG@10 %.3f%s",
-                 step, f"loss {loss:.4f}" if step else "initial model,", tr, agg["mrr@10"], agg["ndcg@10"],
+        log.info("step %d: %s%s valid MRR@10 %.3f nDCG@10 %.3f%s",
+                 step, f"loss {loss:.4f}" if step else "initial model,",
+                 "" if self.train_mrr_once else f" train MRR@10 {tr:.3f}", agg["mrr@10"], agg["ndcg@10"],
                  " (best)" if improved else "")
 
     def output_step(self) -> int:
@@ -176,6 +181,17 @@ class Validation:
         """Load the output model's weights into ``model``, which holds the last step's."""
         if self.stopping.enabled:
             model.load_state_dict(self.best_state)
+
+    def output_train_mrr(self, model: Ranker) -> None:
+        """With ``train_mrr_once``, score ``model`` (the output model, output_model loaded) into
+        its row of the curve, where summary() reads it."""
+        if not self.train_mrr_once:
+            return
+        step = self.output_step()
+        rows = [r for r in self.curve if r["step"] == step]
+        if rows:
+            rows[0]["train_mrr@10"] = self.train_mrr(model)
+            log.info("step %d (the output model): train MRR@10 %.3f", step, rows[0]["train_mrr@10"])
 
     def summary(self) -> dict:
         """The output model's metrics (train.json); ``best_step`` and ``best_valid_ndcg@10``
