@@ -64,7 +64,7 @@ def test_a_train_job_on_the_minilm_checkpoint_via_path_uses_its_own_tokenizer(da
             "training": {"lr": 1e-4, "weight_decay": 0.01, "batch_size": 4, "max_steps": 2, "query_length": 8,
                          "passage_length": 16, "dropout": 0.1, "output_layer_norm": True, "eval_every": 2,
                          "patience": 2, "train_eval_groups": 4}}
-    argv = [x for k, v in vars(job).items() if v is not None for x in (f"--{k.replace('_', '-')}", v)]
+    argv = [x for k, v in vars(job).items() if v not in (None, False) for x in (f"--{k.replace('_', '-')}", v)]
     assert main([*argv, "--spec", json.dumps(spec), "--threads", "2"]) in (0, None)
     err = capfd.readouterr().err
     summary = json.loads((tmp_path / "train.json").read_text())
