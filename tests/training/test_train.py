@@ -404,7 +404,7 @@ def test_train_mrr_is_measured_on_the_given_train_eval_candidates(data, tmp_path
 def test_train_mrr_once_scores_the_output_model_only(data, tmp_path):
     """A run no learning curve draws (TrainJob.train_mrr_once) measures train MRR@10 of its
     output model alone, into that step's row of the curve and train.json; training is the same."""
-    job, cands, te_qrels = train_eval_job(data, tmp_path)
+    job, _, _ = train_eval_job(data, tmp_path)
     s = T(with_training(spec("one_hot", 6), eval_every=2))
     full = Trainer(s, dataclasses.replace(job, checkpoint_dir=str(tmp_path / "a"), model_out=str(tmp_path / "ma"),
                                           curve_out=str(tmp_path / "a.parquet"), summary_out=str(tmp_path / "a.json")))
@@ -415,12 +415,14 @@ def test_train_mrr_once_scores_the_output_model_only(data, tmp_path):
     curve = pd.read_parquet(tmp_path / "curve.parquet").set_index("step")["train_mrr@10"]
     assert best > 0 and list(curve.index) == [0, 2, 4, 6][: len(curve)]
     assert curve.drop(best).isna().all() and not np.isnan(curve[best])
-    # The output model: saved as the job's model, and left in the trainer (scored on the same
-    # path as during training: near-tied scores of a 6-step model would rank otherwise).
+    # The same weights as the full curve's run at that step (saved as the job's model), so the
+    # same train MRR@10: the full curve's value is checked by hand in the test above. (A by-hand
+    # scoring from raw text here is not: the 6-step model's near-tied scores rank differently
+    # on another tokenisation path.)
     saved = read_weights(tmp_path / "model")
     assert all(torch.equal(w, saved[k]) for k, w in weights(once).items() if k in saved)
-    mrr = hand_mrr(once.model, data, cands, te_qrels)
-    assert curve[best] == pytest.approx(mrr, abs=1e-6) == summary["train_mrr@10"]
-    assert json.loads((tmp_path / "train.json").read_text())["train_mrr@10"] == pytest.approx(mrr, abs=1e-6)
-    assert full_summary["best_step"] == best and full_summary["train_mrr@10"] == pytest.approx(mrr, abs=1e-6)
     assert all(torch.equal(a, b) for a, b in zip(weights(full).values(), weights(once).values()))
+    full_curve = pd.read_parquet(tmp_path / "a.parquet").set_index("step")["train_mrr@10"]
+    assert full_summary["best_step"] == best and full_curve.notna().all()
+    assert curve[best] == full_curve[best] == summary["train_mrr@10"] == full_summary["train_mrr@10"]
+    assert json.loads((tmp_path / "train.json").read_text())["train_mrr@10"] == curve[best]
