@@ -60,8 +60,8 @@ def flags(job):
     """``dualrank train``'s file flags for ``job``."""
     out = []
     for k, v in dataclasses.asdict(job).items():
-        flag = f"--{k.replace('_', '-')}"
-        out += ([flag] if v else []) if isinstance(v, bool) else [] if v is None else [flag, v]
+        if v is not None and v is not False:  # a switch (bool) is given only when on
+            out += [f"--{k.replace('_', '-')}"] + ([] if v is True else [v])
     return out
 
 

@@ -160,14 +160,17 @@ COSTS = {"teacher_score": teacher_cost, "index": index_cost, "download": downloa
 GPU_RULES = ("train", "evaluate", "teacher_score", "index")
 
 
+def run_of(w: dict) -> grid.Run:
+    """The run of a train or evaluate job's wildcards."""
+    return grid.Run(w["dataset"], w["arch"], w["encoder"], w["loss"], int(w["seed"]))
+
+
 def job_cost(config: dict, job: Job, retrieval_runs, curve_runs=frozenset()) -> Cost | None:
     """The job's estimate, or None for a rule this module does not model."""
     if job.rule == "evaluate":
         return evaluate_cost(config, job.wildcards, retrieval_runs)
     if job.rule == "train":
-        w = job.wildcards
-        return train_cost(config, w, grid.Run(w["dataset"], w["arch"], w["encoder"], w["loss"], int(w["seed"]))
-                          in curve_runs)
+        return train_cost(config, job.wildcards, run_of(job.wildcards) in curve_runs)
     fn = COSTS.get(job.rule)
     return fn(config, job.wildcards) if fn else None
 
@@ -250,8 +253,7 @@ def per_result(config: dict, jobs: list[Job]) -> dict[str, dict]:
     by_run = defaultdict(lambda: Cost())
     for job in jobs:
         if job.rule in ("train", "evaluate"):
-            w = job.wildcards
-            run = grid.Run(w["dataset"], w["arch"], w["encoder"], w["loss"], int(w["seed"]))
+            run = run_of(job.wildcards)
             c = job_cost(config, job, retrieval, curve)
             by_run[run].flops += c.flops
             by_run[run].disk += c.disk
