@@ -164,19 +164,52 @@ class InitShape(Spec):
 
 
 @dataclass(frozen=True, kw_only=True)
+class PretrainSpec(Spec):
+    """Inverse-cloze pre-training of a random-initialised encoder, once per dataset, before any
+    training (dualrank.training.pretrain): the demo's stand-in for BERT's pre-training."""
+
+    SECTION: ClassVar[str] = "encoder.pretrain"
+    ict_steps: int = key(Check("int", 0))  # [CLS] dot product, in-batch negatives (the DE's score)
+    pair_steps: int = key(Check("int", 0), 0)  # then [CLS] of (sentence, passage) pairs (the CA's)
+    batch_size: int = key(Check("int", 2))
+    pair_batch_size: int | None = key(Check("int", 2), None)  # pseudo-queries a pair step (default batch_size)
+    pair_negatives: int = key(Check("int", 1), 3)  # per pseudo-query, from the batch
+    lr: float = key(Check("number", 0, low_open=True))
+    weight_decay: float = key(Check("number", 0), 0.01)
+    warmup_steps: int = key(Check("int", 0), 0)
+    temperature: float = key(Check("number", 0, low_open=True), 1.0)  # ICT scores are dot / temperature
+    keep_rate: float = key(PROBABILITY, 0.1)  # the sentence stays in its passage (Lee et al. 2019: 0.1)
+    seed: int = key(Check("int", 0), 0)
+
+    @property
+    def pair_batch(self) -> int:
+        return self.pair_batch_size or self.batch_size
+
+    def check(self, where: str) -> None:
+        if self.pair_steps and self.pair_negatives >= self.pair_batch:
+            raise InputError(f"{where}.pair_negatives ({self.pair_negatives}) must be below the pair batch size "
+                             f"({self.pair_batch}): the negatives are the batch's other passages")
+
+
+@dataclass(frozen=True, kw_only=True)
 class EncoderSpec(Spec):
     """A BERT backbone (dualrank.models.encoders): a Hugging Face id, a local directory, or a
-    random-initialised shape; exactly one of them."""
+    random-initialised shape; exactly one of them. A random-initialised one may be pre-trained
+    (``pretrain``) before its runs start from it."""
 
     SECTION: ClassVar[str] = "encoder"
     hf_id: str | None = key(STRING, None)
     path: str | None = key(STRING, None)
     init: InitShape | None = section(InitShape, None)
+    pretrain: PretrainSpec | None = section(PretrainSpec, None)
 
     def check(self, where: str) -> None:
         given = [k for k in ("hf_id", "path", "init") if getattr(self, k) is not None]
         if len(given) != 1:
             raise InputError(f"{where}: give exactly one of hf_id, path, init (got {given})")
+        if self.pretrain is not None and self.init is None:
+            raise InputError(f"{where}.pretrain: only an `init` encoder is pre-trained here "
+                             f"(a hf_id or path encoder is pre-trained already)")
 
 
 # -- losses ---------------------------------------------------------------------------------------
@@ -301,6 +334,7 @@ class TrainJob:
     curve_out: str = field(metadata={"help": "curve.parquet: loss, train and valid metrics per evaluation"})
     summary_out: str = field(metadata={"help": "train.json: the output model's metrics and the spec"})
     tokenizer: str | None = _optional("the trained WordPiece vocabulary of an `init` encoder")
+    pretrained: str | None = _optional("the backbone `dualrank pretrain` wrote for an encoder with `pretrain`")
     snapshots_out: str | None = _optional(
         "snapshots.parquet: valid scores at init, training.snapshot_steps and the last step (Figure 7)")
     train_scores_out: str | None = _optional(

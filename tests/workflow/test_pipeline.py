@@ -202,3 +202,18 @@ def test_demo_table1_end_to_end_then_only_the_changed_loss_reruns(demo_workdir):
     assert "figure7.png" in html and "table12.csv" in html and "table12.html" in html
     assert "The paper's claims, measured" in html and "T1-gap" in html  # the first page's table
     assert "Appendix C.2: learning curves of CA" in html  # Figure 4's own caption
+
+
+def test_pretrained_encoders_are_pretrained_once_per_dataset_before_their_runs(workdir):
+    """The demo-findings overlay pre-trains Table 1's two encoders (dualrank pretrain) once per
+    dataset; every run of them starts from that backbone; the demo preset alone pre-trains none."""
+    overlay = ["--configfile", "workflow/presets/demo.yaml", "workflow/presets/demo-findings.yaml"]
+    out = snakemake(workdir, "-n", "-p", *overlay, "--", "results/table1.csv").stdout
+    counts = job_counts(out)
+    assert counts["pretrain"] == 4  # {bert-base, bert-6-768} x {msmarco, nq}
+    trains = [c for c in out.split("\n") if "dualrank train " in c]
+    assert trains
+    for c in trains:
+        run = re.search(r"--curve-out results/runs/(\w+)/\w+-([\w-]+)/", c)
+        assert f"--pretrained data/{run[1]}/pretrained/{run[2]} " in c, c
+    assert "pretrain" not in job_counts(snakemake(workdir, "-n", *DEMO[:2], "--", "results/table1.csv").stdout)

@@ -67,7 +67,16 @@ def train_inputs(w):
     tok = tokenizer_dir(w.dataset, w.encoder)
     if tok:
         inputs["tokenizer"] = tok
+    if grid.pretrain_spec(config, w.dataset, w.encoder):
+        inputs["pretrained"] = f"{DATA}/{w.dataset}/pretrained/{w.encoder}"
     return inputs
+
+
+def pretrain_spec(w):
+    spec = grid.pretrain_spec(config, w.dataset, w.encoder)
+    if spec is None:
+        raise WorkflowError(f"encoders.{w.encoder} has no pretrain section: nothing to pre-train")
+    return json.dumps(spec, sort_keys=True)
 
 
 def train_spec(w):

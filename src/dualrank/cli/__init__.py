@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "synthetic": "the demo's synthetic dataset as Parquet contract tables",
     "convert": "one upstream text file (TSV, TREC qrels/run) -> one Parquet contract table",
     "tokenizer": "train the WordPiece vocabulary of the from-scratch demo encoders",
+    "pretrain": "inverse-cloze pre-training of a from-scratch demo encoder on its corpus",
     "bm25-index": "a Lucene index of a corpus table (pyserini)",
     "bm25-search": "BM25 top-k per query into a run table",
     "sample-queries": "a seeded sample of a split's judged queries (the train-eval split)",

@@ -120,6 +120,16 @@ def train_spec(config: dict, run: Run) -> dict:
     return spec.to_dict()
 
 
+def pretrain_spec(config: dict, dataset: str, encoder: str) -> dict | None:
+    """The spec of ``dualrank pretrain`` for an encoder with a ``pretrain`` section (checked), the
+    dataset's training lengths beside it; None for an encoder that is not pre-trained here."""
+    spec = EncoderSpec.from_dict(config["encoders"][encoder], f"encoders.{encoder}")
+    if spec.pretrain is None:
+        return None
+    t = _training(config, dataset)
+    return {"encoder": spec.to_dict(), "query_length": t["query_length"], "passage_length": t["passage_length"]}
+
+
 def train_execution(config: dict, dataset: str) -> dict:
     """``checkpoint_every`` (default: eval_every) and ``processes`` (default 1) of a dataset's runs."""
     t = _training(config, dataset)

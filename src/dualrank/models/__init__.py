@@ -14,17 +14,22 @@ from dualrank.models.base import Ranker
 from dualrank.models.ca import CrossEncoder
 from dualrank.models.colbert import ColBERT
 from dualrank.models.de import DualEncoder
-from dualrank.models.encoders import build_backbone, load_tokenizer
+from dualrank.models.encoders import build_backbone, load_pretrained, load_tokenizer
 
 ARCHS: dict[str, type[Ranker]] = {"ca": CrossEncoder, "de": DualEncoder, "colbert": ColBERT}
 
 
 def build_model(arch: str, encoder: dict, tokenizer_dir: str | None, query_length: int,
-                passage_length: int, dropout: float = 0.1, layer_norm: bool = True) -> Ranker:
+                passage_length: int, dropout: float = 0.1, layer_norm: bool = True,
+                pretrained: str | None = None) -> Ranker:
+    """A ranker on a new backbone, or, for an `init` encoder, on the weights ``dualrank
+    pretrain`` saved in ``pretrained``."""
     if arch not in ARCHS:
         raise InputError(f"unknown architecture {arch!r}; known: {sorted(ARCHS)}")
     tokenizer = load_tokenizer(encoder, tokenizer_dir)
     backbone = build_backbone(encoder, tokenizer, dropout)
+    if pretrained is not None:
+        load_pretrained(backbone, pretrained)
     return ARCHS[arch](backbone, tokenizer, query_length=query_length,
                        passage_length=passage_length, dropout=dropout, layer_norm=layer_norm)
 

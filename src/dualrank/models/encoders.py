@@ -7,6 +7,9 @@ trained from scratch on its own WordPiece vocabulary, because it has no hub acce
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from safetensors.torch import load_file
 from transformers import AutoModel, AutoTokenizer, BertConfig, BertModel, PreTrainedTokenizerBase
 
 from dualrank.data.io import InputError
@@ -65,3 +68,17 @@ def build_backbone(spec: dict, tokenizer: PreTrainedTokenizerBase, dropout: floa
         )
         return BertModel(config, add_pooling_layer=False)
     return _pretrained(lambda name: AutoModel.from_pretrained(name, add_pooling_layer=False), spec)
+
+
+def load_pretrained(backbone: BertModel, directory: str) -> None:
+    """Load the backbone ``dualrank pretrain`` saved in ``directory`` into ``backbone`` (built
+    from the same `init` shape and vocabulary), or say why it does not fit."""
+    path = Path(directory) / "model.safetensors"
+    if not path.is_file():
+        raise InputError(f"{directory}: no model.safetensors (not a `dualrank pretrain` output)")
+    state, own = load_file(path), backbone.state_dict()
+    wrong = sorted(k for k in own if k not in state or state[k].shape != own[k].shape)
+    if wrong:
+        raise InputError(f"{path}: does not fit the encoder's shape and vocabulary (e.g. {wrong[0]}); "
+                         f"was it pre-trained with another `init` or tokenizer?")
+    backbone.load_state_dict({k: state[k] for k in own})

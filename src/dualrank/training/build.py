@@ -83,9 +83,13 @@ def build(spec: TrainSpec, job: TrainJob, dist: distributed.Context) -> Parts:
                          f"{dist.world} processes that share each batch")
     loss_fn = build_loss(spec.loss.name, **spec.loss.hyper_parameters())
     raw_groups = read_groups(job.groups, loss_fn.needs_teacher)  # a bad file fails before any work
+    if (spec.encoder.pretrain is None) != (job.pretrained is None):
+        raise InputError("the encoder's pretrain setting and --pretrained go together: "
+                         f"pretrain is {'set' if spec.encoder.pretrain else 'not set'}, "
+                         f"--pretrained {'given' if job.pretrained else 'not given'}")
     seed_everything(spec.seed)
     model = build_model(spec.arch, spec.encoder.to_dict(), job.tokenizer, t.query_length, t.passage_length,
-                        t.dropout, t.output_layer_norm).to(dist.device)
+                        t.dropout, t.output_layer_norm, pretrained=job.pretrained).to(dist.device)
     dist.reseed(spec.seed)
     scorer = dist.wrap(model)
     objective = Objective(loss_fn, model, spec, job.corpus).to(dist.device)
