@@ -462,3 +462,18 @@ def test_priorities_put_the_teacher_and_trainings_bm25_first():
     assert grid.bm25_priority(c, "msmarco", "valid") == grid.TRAINING
     assert grid.bm25_priority(c, "nq", "train-eval") == grid.TRAINING
     assert grid.bm25_priority(c, "msmarco", "dl19") == grid.REST
+
+
+def test_pretrain_spec_only_for_encoders_with_a_pretrain_section():
+    paper = config()
+    nq = {**paper["datasets"]["nq"], "training": {"query_length": 16}}
+    cfg = {**paper, "datasets": {**paper["datasets"], "nq": nq}}
+    pre = {"ict_steps": 10, "batch_size": 8, "lr": 1e-3}
+    tiny = {"init": {"layers": 1, "hidden": 16, "heads": 1, "intermediate": 32}, "pretrain": pre}
+    cfg["encoders"] = {**paper["encoders"], "tiny": tiny, "hub": {"hf_id": "bert-base-uncased", "pretrain": pre}}
+    assert grid.pretrain_spec(cfg, "msmarco", "bert-6-768") is None
+    spec = grid.pretrain_spec(cfg, "nq", "tiny")
+    assert spec["encoder"]["pretrain"] == pre
+    assert (spec["query_length"], spec["passage_length"]) == (16, paper["training"]["passage_length"])
+    with pytest.raises(InputError, match=r"encoders.hub.pretrain: only an `init` encoder"):
+        grid.pretrain_spec(cfg, "msmarco", "hub")
