@@ -115,3 +115,39 @@ def test_the_cli_writes_a_backbone_that_build_model_starts_from(world, tmp_path)
         main(["--spec", json.dumps({"encoder": {"init": SHAPE}, "query_length": 12, "passage_length": 64}),
               "--corpus", str(d / "corpus.parquet"), "--tokenizer", str(d / "tokenizer"), "--out", str(out)])
     assert e.value.code == 2
+
+
+class Killed(Exception):
+    pass
+
+
+@pytest.mark.parametrize("kill_after", [4, 9], ids=["in-the-inverse-cloze", "in-the-pairs"])
+def test_a_killed_job_resumes_bit_for_bit(world, tmp_path, monkeypatch, kill_after):
+    from dualrank.training.pretrain import Checkpoints
+
+    d, corpus = world
+    texts = corpus.text.tolist()
+    spec = PretrainSpec(ict_steps=6, pair_steps=5, batch_size=8, pair_batch_size=4, lr=1e-3)
+    reference, tokenizer = _backbone(d)
+    expected = pretrain(reference, tokenizer, texts, spec, 12, 64, log_every=2)
+    # Killed after `kill_after` batches: steps 1-6 are the inverse cloze's, 7-11 the pairs'.
+    checkpoints = Checkpoints(str(tmp_path / "ckpt"), 3, {"run": "test"})
+    batch, calls = InverseCloze.batch, []
+
+    def dying(self, size):
+        calls.append(size)
+        if len(calls) > kill_after:
+            raise Killed
+        return batch(self, size)
+
+    monkeypatch.setattr(InverseCloze, "batch", dying)
+    with pytest.raises(Killed):
+        pretrain(_backbone(d)[0], tokenizer, texts, spec, 12, 64, log_every=2, checkpoints=checkpoints)
+    monkeypatch.undo()
+    assert (tmp_path / "ckpt" / "last.pt").exists()
+    resumed, _ = _backbone(d)
+    rows = pretrain(resumed, tokenizer, texts, spec, 12, 64, log_every=2, checkpoints=checkpoints)
+    assert rows == expected
+    assert all(torch.equal(a, b) for a, b in zip(reference.state_dict().values(), resumed.state_dict().values()))
+    checkpoints.remove()
+    assert not (tmp_path / "ckpt").exists()

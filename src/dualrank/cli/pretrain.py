@@ -1,13 +1,16 @@
 """Pre-train a random-initialised demo encoder on its corpus (inverse cloze), once per dataset.
 
-    dualrank pretrain --spec JSON --corpus C.parquet --tokenizer DIR --out DIR [--threads N]
+    dualrank pretrain --spec JSON --corpus C.parquet --tokenizer DIR --out DIR [--threads N] \\
+        [--checkpoint-dir DIR --checkpoint-every N]
 
 ``--spec`` is ``{"encoder": EncoderSpec, "query_length": N, "passage_length": N}`` as JSON (the
 pretrain rule builds it from the config); the encoder must be an ``init`` shape with a
 ``pretrain`` section (dualrank.spec.PretrainSpec). The output directory (written atomically)
 holds the backbone as a Hugging Face ``BertModel`` (config.json, model.safetensors), the
 tokenizer, and pretrain.json: the spec and the logged loss and in-batch accuracy of each task.
-The library is dualrank.training.pretrain.
+With ``--checkpoint-dir``, the state every ``--checkpoint-every`` steps lives there, so that a
+killed job resumes where it was (bit for bit), and is removed once the output is written. The
+library is dualrank.training.pretrain.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ class Args:
     out: str = option("directory to write (replaced atomically)")
     threads: int = option("CPU threads", 0)
     log_every: int = option("log the loss and rate every N steps", 100)
+    checkpoint_dir: str = option("where the job's checkpoint lives while it runs (none: no checkpoints)", "")
+    checkpoint_every: int = option("steps between checkpoints", 500)
 
 
 @entry_point
@@ -39,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     from dualrank.data.io import InputError, atomic_output
     from dualrank.models.encoders import build_backbone, load_tokenizer
     from dualrank.spec import EncoderSpec, Check
-    from dualrank.training.pretrain import pretrain
+    from dualrank.training.pretrain import Checkpoints, pretrain
 
     try:
         given = json.loads(a.spec)
@@ -58,11 +63,14 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(encoder.pretrain.seed)
     backbone = build_backbone(encoder.to_dict(), tokenizer)
     # The lengths count [CLS] and [SEP], as the rankers' do.
-    rows = pretrain(backbone, tokenizer, texts, encoder.pretrain, *lengths, log_every=a.log_every)
+    checkpoints = Checkpoints(a.checkpoint_dir or None, a.checkpoint_every, given)
+    rows = pretrain(backbone, tokenizer, texts, encoder.pretrain, *lengths, log_every=a.log_every,
+                    checkpoints=checkpoints)
     with atomic_output(a.out, directory=True) as tmp:
         backbone.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         (tmp / "pretrain.json").write_text(json.dumps({"spec": given, "log": rows}, indent=1) + "\n")
+    checkpoints.remove()
     return 0
 
 

@@ -38,10 +38,12 @@ NAME = "last.pt"
 PARTIAL = ".last.*.tmp"  # what an interrupted save leaves (atomic_output's temporary names)
 
 
-def spec_hash(spec: TrainSpec) -> str:
+def spec_hash(spec: TrainSpec | dict) -> str:
     """Which spec a checkpoint belongs to: its result keys only (not ExecutionSpec's, so that
-    a job resumed with other processes or checkpoint_every finds its checkpoint)."""
-    return hashlib.sha256(json.dumps(spec.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+    a job resumed with other processes or checkpoint_every finds its checkpoint); a plain dict
+    (a pre-training job's spec) as it is."""
+    d = spec if isinstance(spec, dict) else spec.to_dict()
+    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def rng_state() -> dict:
@@ -161,7 +163,7 @@ def move_aside(path: Path, why: str) -> Path:
     return aside
 
 
-def load_matching(directory: str | Path, spec: TrainSpec, dist) -> dict | None:
+def load_matching(directory: str | Path, spec: TrainSpec | dict, dist) -> dict | None:
     """Collective: the last checkpoint in ``directory`` if it belongs to ``spec``; one of
     another configuration, or one that cannot be read, is moved aside (by rank 0, once every
     rank has read it) with a warning, and training starts afresh."""

@@ -32,12 +32,15 @@ import random
 import re
 import time
 from collections import Counter
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from dualrank.spec import PretrainSpec
+from dualrank.training import checkpoint
+from dualrank.training.distributed import Context
 
 log = logging.getLogger(__name__)
 
@@ -73,12 +76,48 @@ def _schedule(opt, warmup: int, steps: int):
                                              * max(0.0, 1 - s / steps))
 
 
-def _loop(name: str, steps: int, params, loss_fn, spec: PretrainSpec, log_every: int) -> list[dict]:
-    """``steps`` AdamW steps of ``loss_fn() -> (loss, accuracy)``; the logged averages."""
+class Checkpoints:
+    """The job's state every ``every`` steps in ``directory/last.pt`` (dualrank.training.checkpoint's
+    atomic file; one of another spec is moved aside), so that a killed job resumes bit for bit."""
+
+    def __init__(self, directory: str | None, every: int, key: dict):
+        self.directory, self.every, self.key = directory, every, key
+
+    def load(self) -> dict | None:
+        return checkpoint.load_matching(self.directory, self.key, Context()) if self.directory else None
+
+    def due(self, step: int, steps: int) -> bool:
+        return bool(self.directory and self.every) and step % self.every == 0 and step < steps
+
+    def save(self, state: dict) -> None:
+        Path(self.directory).mkdir(parents=True, exist_ok=True)
+        checkpoint.save(self.directory, {"spec_hash": checkpoint.spec_hash(self.key), **state})
+
+    def remove(self) -> None:
+        if self.directory:
+            checkpoint.remove(self.directory)
+
+
+def _schedule(opt, warmup: int, steps: int):
+    # Linear warm-up, then a linear decay to 0 at the last step.
+    return torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, warmup))
+                                             * max(0.0, 1 - s / steps))
+
+
+def _loop(name: str, steps: int, params, loss_fn, spec: PretrainSpec, log_every: int, rows: list[dict],
+          save, resume: dict | None) -> None:
+    """``steps`` AdamW steps of ``loss_fn() -> (loss, accuracy)``, from ``resume``'s step if it
+    is this task's; appends the logged averages to ``rows``; ``save(state)`` at checkpoints."""
     opt = torch.optim.AdamW(params, lr=spec.lr, weight_decay=spec.weight_decay)
     sched = _schedule(opt, spec.warmup_steps, steps)
-    rows, total, correct, t0 = [], 0.0, 0.0, time.monotonic()
-    for step in range(1, steps + 1):
+    start, total, correct = 1, 0.0, 0.0
+    if resume is not None and resume["task"] == name:
+        opt.load_state_dict(resume["opt"])
+        sched.load_state_dict(resume["sched"])
+        start, (total, correct) = resume["step"] + 1, resume["pending"]
+        log.info("%s: resumed at step %d of %d", name, resume["step"], steps)
+    t0 = time.monotonic()
+    for step in range(start, steps + 1):
         loss, acc = loss_fn()
         opt.zero_grad()
         loss.backward()
@@ -88,18 +127,19 @@ def _loop(name: str, steps: int, params, loss_fn, spec: PretrainSpec, log_every:
         total, correct = total + loss.item(), correct + acc
         if step % log_every == 0 or step == steps:
             n = step % log_every or log_every
-            rate = step / (time.monotonic() - t0)
+            rate = (step - start + 1) / (time.monotonic() - t0)
             rows.append({"task": name, "step": step, "loss": total / n, "accuracy": correct / n})
             log.info("%s step %d/%d: loss %.3f, in-batch accuracy %.3f, %.1f steps/s, %.0f s left",
                      name, step, steps, total / n, correct / n, rate, (steps - step) / rate)
             total, correct = 0.0, 0.0
-    return rows
+        save(name, step, steps, opt, sched, (total, correct))
 
 
 def pretrain(backbone, tokenizer, texts: list[str], spec: PretrainSpec, query_length: int,
-             passage_length: int, log_every: int = 100) -> list[dict]:
+             passage_length: int, log_every: int = 100, checkpoints: Checkpoints | None = None) -> list[dict]:
     """Pre-train ``backbone`` (a BertModel) in place on ``texts``; the per-``log_every`` loss
-    and in-batch accuracy of each task (chance: ln B and 1/B for ICT, ln K and 1/K for pairs)."""
+    and in-batch accuracy of each task (chance: ln B and 1/B for ICT, ln K and 1/K for pairs).
+    With ``checkpoints``, resume from its last state and remove it at the end."""
     torch.manual_seed(spec.seed)
     data = InverseCloze(texts, spec.keep_rate, spec.seed)
     hidden = backbone.config.hidden_size
@@ -135,15 +175,34 @@ def pretrain(backbone, tokenizer, texts: list[str], spec: PretrainSpec, query_le
         target = torch.zeros(len(q), dtype=torch.long)
         return F.cross_entropy(scores, target), (scores.argmax(1) == 0).float().mean().item()
 
-    rows = []
-    if spec.ict_steps:
+    modules = {"backbone": backbone, "norm": norm, "head": head}
+    rows: list[dict] = []
+
+    def save(task, step, steps, opt, sched, pending):
+        if checkpoints is not None and checkpoints.due(step, steps):
+            version, internal, gauss = data.rng.getstate()
+            checkpoints.save({"task": task, "step": step, "rows": rows, "pending": list(pending),
+                              "modules": {n: m.state_dict() for n, m in modules.items()},
+                              "opt": opt.state_dict(), "sched": sched.state_dict(), "torch_rng": torch.get_rng_state(),
+                              "data_rng": {"version": version, "internal": list(internal), "gauss": gauss}})
+
+    resume = checkpoints.load() if checkpoints is not None else None
+    if resume is not None:
+        for n, m in modules.items():
+            m.load_state_dict(resume["modules"][n])
+        r = resume["data_rng"]
+        data.rng.setstate((r["version"], tuple(r["internal"]), r["gauss"]))
+        torch.set_rng_state(resume["torch_rng"])
+        rows += resume["rows"]
+    if spec.ict_steps and not (resume and resume["task"] == "pairs"):
         log.info("inverse cloze: %d steps of %d pairs, in-batch negatives (chance: loss %.2f)",
                  spec.ict_steps, spec.batch_size, math.log(spec.batch_size))
-        rows += _loop("ict", spec.ict_steps, [*backbone.parameters(), *norm.parameters()], ict, spec, log_every)
+        _loop("ict", spec.ict_steps, [*backbone.parameters(), *norm.parameters()], ict, spec, log_every, rows,
+              save, resume)
     if spec.pair_steps:
         log.info("pair inverse cloze: %d steps of %d queries x %d passages (chance: loss %.2f)",
                  spec.pair_steps, spec.pair_batch, k, math.log(k))
-        rows += _loop("pairs", spec.pair_steps, [*backbone.parameters(), *head.parameters()], pairs, spec,
-                      log_every)
+        _loop("pairs", spec.pair_steps, [*backbone.parameters(), *head.parameters()], pairs, spec, log_every,
+              rows, save, resume)
     backbone.eval()
     return rows
