@@ -94,6 +94,13 @@ CASES = {
     "encoder with two sources": Case("encoders: {bert-6-768: {hf_id: bert-base-uncased}}\n",
                                      r"config key encoders\.bert-6-768: give exactly one of hf_id, path, init "
                                      r"\(got \['hf_id', 'init'\]\)"),
+    "pretrain on a hub encoder": Case("encoders: {bert-6-768: {hf_id: bert-base-uncased, init: null, pretrain: "
+                                      "{ict_steps: 10, batch_size: 8, lr: 0.001}}}\n",
+                                      r"config key encoders\.bert-6-768\.pretrain: only an `init` encoder is "
+                                      r"pre-trained here"),
+    "pretrain batch of one": Case("encoders: {bert-base: {pretrain: {ict_steps: 10, batch_size: 1, lr: 0.001}}}\n",
+                                  r"1 is less than the minimum of 2[\s\S]*On instance\['encoders'\]\['bert-base'\]"
+                                  r"\['pretrain'\]\['batch_size'\]"),
     "FAISS factory FAISS cannot parse": Case("index: {factory: 'IVF-bogus,Flat', persistent: true}\n",
                                              r"config key index: index spec: FAISS cannot build 'IVF-bogus,Flat' "
                                              r"for dimension 32"),

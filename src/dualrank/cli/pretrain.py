@@ -66,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     checkpoints = Checkpoints(a.checkpoint_dir or None, a.checkpoint_every, given)
     rows = pretrain(backbone, tokenizer, texts, encoder.pretrain, *lengths, log_every=a.log_every,
                     checkpoints=checkpoints)
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # no "Writing model shards" bar in the job's log
     with atomic_output(a.out, directory=True) as tmp:
         backbone.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
