@@ -70,12 +70,6 @@ class InverseCloze:
         return queries, positives
 
 
-def _schedule(opt, warmup: int, steps: int):
-    # Linear warm-up, then a linear decay to 0 at the last step.
-    return torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, warmup))
-                                             * max(0.0, 1 - s / steps))
-
-
 class Checkpoints:
     """The job's state every ``every`` steps in ``directory/last.pt`` (dualrank.training.checkpoint's
     atomic file; one of another spec is moved aside), so that a killed job resumes bit for bit."""
