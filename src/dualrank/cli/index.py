@@ -16,8 +16,7 @@ from pathlib import Path
 
 from dualrank.cli.args import option, parse
 from dualrank.cli.logs import entry_point
-from dualrank.cli.shared import CORPUS, Encoding
-from dualrank.data.io import InputError
+from dualrank.cli.shared import CORPUS, Encoding, json_flag
 from dualrank.retrieval import ann
 
 
@@ -33,10 +32,7 @@ class Args(Encoding):
 @entry_point
 def main(argv: list[str] | None = None) -> int:
     a = parse(Args, argv, "index", __doc__)
-    try:
-        spec = json.loads(a.index_spec)
-    except json.JSONDecodeError as e:
-        raise InputError(f"--index-spec is not JSON: {e}") from e
+    spec = json_flag(a.index_spec, "--index-spec")
     # After parsing: --help needs no torch.
     from dualrank.retrieval.index import build_index
     from dualrank.retrieval.rerank import load_ranker

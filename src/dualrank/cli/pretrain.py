@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from dualrank.cli.args import option, parse
 from dualrank.cli.logs import entry_point
-from dualrank.cli.shared import CORPUS
+from dualrank.cli.shared import CORPUS, json_flag
 
 
 @dataclass(frozen=True)
@@ -46,10 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     from dualrank.spec import EncoderSpec, Check
     from dualrank.training.pretrain import Checkpoints, pretrain
 
-    try:
-        given = json.loads(a.spec)
-    except json.JSONDecodeError as e:
-        raise InputError(f"--spec: not JSON ({e})") from None
+    given = json_flag(a.spec, "--spec")
     if not isinstance(given, dict) or set(given) != {"encoder", "query_length", "passage_length"}:
         raise InputError(f"--spec: needs exactly the keys encoder, query_length, passage_length, got {given!r}")
     encoder = EncoderSpec.from_dict(given["encoder"], "--spec encoder")

@@ -17,7 +17,6 @@ dualrank.training.trainer.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
@@ -25,6 +24,7 @@ from dataclasses import dataclass
 
 from dualrank.cli.args import option, parse
 from dualrank.cli.logs import entry_point
+from dualrank.cli.shared import json_flag
 from dualrank.spec import TrainJob
 
 log = logging.getLogger("dualrank.cli.train")
@@ -49,15 +49,11 @@ def main(argv: list[str] | None = None) -> None:
     a, job = parse((Args, TrainJob), argv, "train", __doc__)
     import torch
 
-    from dualrank.data.io import InputError
     from dualrank.spec import TrainSpec
     from dualrank.training import distributed
     from dualrank.training.trainer import train
 
-    try:
-        given = json.loads(a.spec)
-    except json.JSONDecodeError as e:
-        raise InputError(f"--spec: not JSON ({e})") from None
+    given = json_flag(a.spec, "--spec")
     spec, execution = TrainSpec.with_execution(given)
     execution = execution.replace(processes=a.processes or execution.processes,
                                   checkpoint_every=a.checkpoint_every or execution.checkpoint_every)
