@@ -54,6 +54,8 @@ def test_pseudo_queries_are_sentences_that_name_their_passage():
             assert boiler in p
     one = InverseCloze(["A single sentence here."], keep_rate=0.0, seed=0)
     assert one.batch(1) == (["A single sentence here."], ["A single sentence here."])
+    with pytest.raises(InputError, match="a batch of 32 passages needs a corpus that large; this one has 20"):
+        pretrain(None, None, texts, PretrainSpec(ict_steps=1, batch_size=32, lr=1e-3), 12, 64)
 
 
 def test_the_task_is_learnt_and_the_seed_fixes_the_weights(world):

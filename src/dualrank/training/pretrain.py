@@ -38,6 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from dualrank.data.io import InputError
 from dualrank.spec import PretrainSpec
 from dualrank.training import checkpoint
 from dualrank.training.distributed import Context
@@ -101,7 +102,8 @@ def _schedule(opt, warmup: int, steps: int):
 def _loop(name: str, steps: int, params, loss_fn, spec: PretrainSpec, log_every: int, rows: list[dict],
           save, resume: dict | None) -> None:
     """``steps`` AdamW steps of ``loss_fn() -> (loss, accuracy)``, from ``resume``'s step if it
-    is this task's; appends the logged averages to ``rows``; ``save(state)`` at checkpoints."""
+    is this task's; appends the logged averages to ``rows``; after each step, ``save`` (which
+    writes a checkpoint when one is due)."""
     opt = torch.optim.AdamW(params, lr=spec.lr, weight_decay=spec.weight_decay)
     sched = _schedule(opt, spec.warmup_steps, steps)
     start, total, correct = 1, 0.0, 0.0
@@ -133,7 +135,12 @@ def pretrain(backbone, tokenizer, texts: list[str], spec: PretrainSpec, query_le
              passage_length: int, log_every: int = 100, checkpoints: Checkpoints | None = None) -> list[dict]:
     """Pre-train ``backbone`` (a BertModel) in place on ``texts``; the per-``log_every`` loss
     and in-batch accuracy of each task (chance: ln B and 1/B for ICT, ln K and 1/K for pairs).
-    With ``checkpoints``, resume from its last state and remove it at the end."""
+    With ``checkpoints``, resume from its last state (the caller removes it once the backbone is
+    saved)."""
+    largest = max(spec.batch_size if spec.ict_steps else 0, spec.pair_batch if spec.pair_steps else 0)
+    if largest > len(texts):
+        raise InputError(f"encoder.pretrain: a batch of {largest} passages needs a corpus that large; "
+                         f"this one has {len(texts)}")
     torch.manual_seed(spec.seed)
     data = InverseCloze(texts, spec.keep_rate, spec.seed)
     hidden = backbone.config.hidden_size
