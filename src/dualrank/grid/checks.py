@@ -7,7 +7,8 @@ right after the schema, so that a slip fails the dry run naming its key, not a j
 from __future__ import annotations
 
 from dualrank.grid import LABEL_ONLY_LOSSES, encoder_shape, faiss_spec, is_distilled, retrieval_runs
-from dualrank.spec import EncoderSpec, check_encoders_here
+from dualrank.grid.encoder_files import check_encoders_here
+from dualrank.spec import EncoderSpec
 
 
 def check_config(config: dict) -> None:
@@ -101,7 +102,7 @@ def _used_encoders(config: dict) -> dict[str, dict]:
 
 
 def check_resources(config: dict) -> list[str]:
-    """Raise InputError naming the key of a used encoder that cannot load here (spec.check_encoder_files)
+    """Raise InputError naming the key of a used encoder that cannot load here (grid.encoder_files.check_encoder_files)
     or of an ``index`` FAISS cannot build at a retrieval encoder's width; return the warnings."""
     widths, warnings = check_encoders_here(_used_encoders(config))
     if config["index"].get("persistent") and faiss_spec(config) != {"factory": "Flat"}:
