@@ -21,8 +21,11 @@ rule train:
         seed=r"\d+",
     params:
         spec=train_spec,
-        tokenizer=lambda w, input: ["--tokenizer", input.tokenizer] if "tokenizer" in input.keys() else [],
-        pretrained=lambda w, input: ["--pretrained", input.pretrained] if "pretrained" in input.keys() else [],
+        # The encoder's own files: the trained vocabulary of an `init` encoder, and the backbone
+        # `dualrank pretrain` wrote if it has a pretrain section. One param under its old name, so
+        # that runs without pre-training keep the params and command recorded for them (no rerun).
+        tokenizer=lambda w, input: [flag for key in ("tokenizer", "pretrained") if key in input.keys()
+                                    for flag in (f"--{key}", input[key])],
         checkpoints=f"checkpoints/{RUN}",
         # Train MRR@10 at every evaluation only where a learning curve is drawn (grid.curve_runs).
         train_mrr_once=lambda w: [] if run_of(w) in CURVE_RUNS else ["--train-mrr-once"],
@@ -46,7 +49,7 @@ rule train:
         "--valid-candidates {input.valid_candidates:q} --valid-queries {input.valid_queries:q} "
         "--valid-qrels {input.valid_qrels:q} --train-eval-candidates {input.train_eval_candidates:q} "
         "--train-eval-queries {input.train_eval_queries:q} --train-eval-qrels {input.train_eval_qrels:q} "
-        "{params.tokenizer:q} {params.pretrained:q} {params.train_mrr_once:q} --threads {threads:q} "
+        "{params.tokenizer:q} {params.train_mrr_once:q} --threads {threads:q} "
         "--processes {resources.processes:q} --checkpoint-every {resources.checkpoint_every:q} "
         "--checkpoint-dir {params.checkpoints:q} --model-out {output.model:q} "
         "--curve-out {output.curve:q} --summary-out {output.summary:q} "
