@@ -112,4 +112,20 @@ def test_sparse_labels_leave_answers_unlabelled():
         assert 0.3 < sum(x > 0 for x in n) / len(n) < 0.7, (split, n)  # about indirect_rate
         assert sum(unlabelled(full, split)) == 0
         assert (sparse[f"qrels-{split}"].groupby("query_id").size() == 1).all()
+        assert sparse[f"queries-{split}"].equals(full[f"queries-{split}"])
     assert sum(unlabelled(sparse, "dl19")) == 0
+
+
+def test_sparse_labels_do_not_follow_the_phrasing():
+    """The labelled answer of a two-answer query is the indirect passage about half the time, so
+    a passage's phrasing does not tell which answer carries the label (MS MARCO's annotators
+    mark whichever answering passage they read)."""
+    sizes = {"n_entities": 200, "n_train": 600, "n_valid": 20, "n_dev": 30, "n_dl19": 10,
+             "indirect_rate": 0.5}
+    sparse = synthetic.generate("msmarco", 0, with_meta=True, sparse_labels=1, **sizes)
+    full = synthetic.generate("msmarco", 0, with_meta=True, **sizes)
+    role = sparse["meta-passages"].set_index("doc_id").role
+    two = full["qrels-train"].groupby("query_id").size().loc[lambda n: n == 2].index
+    labelled = sparse["qrels-train"].set_index("query_id").doc_id.loc[two].map(role)
+    assert len(two) > 100
+    assert 0.4 < (labelled == "indirect").mean() < 0.6, labelled.value_counts()

@@ -45,8 +45,8 @@ Flavours
     title ("Title. text"); splits train, valid, dev.
 
 Binary qrels (train, valid, dev) mark the fact passage and its indirect passage (when there is
-one) relevant, so every query has one or two relevant passages; with ``sparse_labels`` only
-the fact passage, so the indirect passage is an unlabelled answer (MS MARCO's sparse labels).
+one) relevant, so every query has one or two relevant passages; with ``sparse_labels`` one of
+the two drawn at random, so the other is an unlabelled answer (MS MARCO's sparse labels).
 The same seed gives the same tables, byte for byte; the corpus does not depend on the number
 of queries requested (:mod:`.generate`).
 

@@ -37,8 +37,8 @@ SIZES: dict[str, tuple[int | float, str]] = {
     "general_per_entity": (2, "general passages per entity, stating no fact (1-3)"),
     "distinct_names": (0, "1: each entity's first name part is a word no other entity has "
                           "(one whole word finds it); 0: name parts shared across entities"),
-    "sparse_labels": (0, "1: binary qrels (train, valid, dev) label the fact passage alone, its "
-                         "indirect passage an unlabelled answer; 0: both labelled"),
+    "sparse_labels": (0, "1: binary qrels (train, valid, dev) label one answering passage drawn "
+                         "at random, the other an unlabelled answer; 0: both labelled"),
 }
 DEFAULTS = {name: default for name, (default, _) in SIZES.items()}
 
@@ -87,7 +87,7 @@ def generate(flavour: str = "msmarco", seed: int = 0, *, n_entities: int = 440,
     ``n_attributes`` keeps the first attribute types, taken in turn from each kind.
     ``n_dl19`` is ignored for the ``nq`` flavour. ``distinct_names`` (0 or 1) gives each entity
     a first name part of its own (:class:`~dualrank.data.synthetic.world.World`);
-    ``sparse_labels`` (0 or 1) leaves indirect passages out of the binary qrels
+    ``sparse_labels`` (0 or 1) labels one answering passage of a fact in the binary qrels
     (:mod:`~dualrank.data.synthetic.queries`). With ``with_meta``, also ``meta-passages``
     (doc_id, entity, kind, attribute, family, role, value, mentions) and ``meta-queries``
     (query_id, split, entity, attribute, family, value), for tests and analyses.
@@ -119,7 +119,8 @@ def generate(flavour: str = "msmarco", seed: int = 0, *, n_entities: int = 440,
     })}
     qrng = rng_for(seed, flavour, "queries")
     chosen = select_facts(world, qrng, sizes, index.has_indirect, splits)
-    tables, meta_q = query_tables(world, index, chosen, flavour, qrng, bool(sparse_labels))
+    label_rng = rng_for(seed, flavour, "labels") if sparse_labels else None
+    tables, meta_q = query_tables(world, index, chosen, flavour, qrng, label_rng)
     out |= tables
     if with_meta:
         out["meta-passages"] = _meta_passages(passages, world)

@@ -3,11 +3,17 @@ phrasings, which mostly differ from the passage phrasings ("jorvik tessel hometo
 born in ...").
 
 Binary qrels (train, valid, dev) mark the fact passage and its indirect passage (when there is
-one) relevant; with ``sparse_labels`` they mark the fact passage alone, so a query with an
-indirect passage has an answer nobody labelled, as MS MARCO's sparse labels leave most (paper,
-Appendix C.11). dl19, a TREC DL 2019 analogue, has graded judgements: 3 the fact passage, 2 its
-indirect passage, 1 a fact of the same entity from the same attribute family, 0 judged hard
-negatives (up to 8).
+one) relevant; with ``sparse_labels`` they mark one of the two, drawn at random, so a query with
+an indirect passage has an answer nobody labelled, as MS MARCO's sparse labels leave most (paper,
+Appendix C.11). The draw is what makes the unlabelled answer a false negative: were the fact
+passage always the labelled one, its phrasing alone would tell a model which answer carries the
+label, and a one-hot model would learn to rank the indirect phrasing low rather than to treat it
+as an answer (measured: the teacher trained on such labels ranked unlabelled answers 14.7th of a
+query's 21 training passages on average; docs/demo-findings.md).
+
+dl19, a TREC DL 2019 analogue, has graded judgements: 3 the fact passage, 2 its indirect
+passage, 1 a fact of the same entity from the same attribute family, 0 judged hard negatives
+(up to 8).
 """
 
 from __future__ import annotations
@@ -101,12 +107,17 @@ def query_text(a: Attribute, entity: str, flavour: str, rng: random.Random) -> s
 
 
 def _judgements(world: World, index: PassageIndex, qid: str, i: int, key: str, graded: bool,
-                rng: random.Random, sparse: bool = False) -> list[tuple[str, str, int]]:
+                rng: random.Random, sparse: random.Random | None = None
+                ) -> list[tuple[str, str, int]]:
     """The qrels of the query ``qid`` for the fact (entity ``i``, attribute ``key``); with
-    ``sparse``, binary qrels leave the indirect passage unlabelled (graded ones judge it)."""
+    ``sparse`` (the labels' own random stream), binary qrels label one of the fact's answering
+    passages, drawn from it, and leave the other unlabelled (graded ones judge both)."""
     d = index.docs_of_fact[(i, key)]
     if not graded:
-        return [(qid, doc, 1) for doc in d["fact"] + ([] if sparse else d["indirect"])]
+        answers = d["fact"] + d["indirect"]
+        if sparse is not None and len(answers) > 1:
+            answers = [sparse.choice(answers)]
+        return [(qid, doc, 1) for doc in answers]
     ents = world.entities
     a = ATTRIBUTE_BY_KEY[key]
     judged = {doc: 3 for doc in d["fact"]} | {doc: 2 for doc in d["indirect"]}
@@ -136,11 +147,12 @@ def _qrels_table(rows: list[tuple[str, str, int]]) -> pd.DataFrame:
 
 
 def query_tables(world: World, index: PassageIndex, chosen: dict[str, list[tuple[int, str]]],
-                 flavour: str, rng: random.Random, sparse_labels: bool = False
+                 flavour: str, rng: random.Random, sparse_labels: random.Random | None = None
                  ) -> tuple[dict[str, pd.DataFrame], list[tuple]]:
     """``queries-{split}`` and ``qrels-{split}`` of the chosen facts (query ids q0, q1, ... in
     split order), and the truth behind each query (query_id, split, entity, attribute,
-    family, value)."""
+    family, value). ``sparse_labels``, a random stream of its own (so that the query texts stay
+    those of the fully labelled data), draws the one labelled answer of each binary query."""
     ents = world.entities
     out: dict[str, pd.DataFrame] = {}
     meta = []
