@@ -3,7 +3,10 @@ that is a model directory, an ``hf_id`` in the local Hugging Face cache. No netw
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Mapping
+from pathlib import Path
 
 from dualrank.data.io import InputError
 from dualrank.spec import EncoderSpec
@@ -14,8 +17,6 @@ TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "spiece.model", "sentencepiece
 
 
 def _offline() -> bool:
-    import os
-
     return any(os.environ.get(v, "").upper() in ("1", "ON", "YES", "TRUE")
                for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
 
@@ -25,9 +26,6 @@ def check_encoder_files(spec: EncoderSpec, where: str) -> tuple[int | None, str 
     that is not a model directory (config.json, weights, tokenizer) raises InputError naming
     ``where``; an ``hf_id`` not in the local Hugging Face cache raises offline (HF_HUB_OFFLINE)
     and is a warning online (the train job downloads it). No network is used."""
-    import json
-    from pathlib import Path
-
     def width(config_json: str) -> int | None:
         return json.loads(Path(config_json).read_text()).get("hidden_size")
 

@@ -107,16 +107,17 @@ def query_text(a: Attribute, entity: str, flavour: str, rng: random.Random) -> s
 
 
 def _judgements(world: World, index: PassageIndex, qid: str, i: int, key: str, graded: bool,
-                rng: random.Random, sparse: random.Random | None = None
+                rng: random.Random, label_rng: random.Random | None = None
                 ) -> list[tuple[str, str, int]]:
     """The qrels of the query ``qid`` for the fact (entity ``i``, attribute ``key``); with
-    ``sparse`` (the labels' own random stream), binary qrels label one of the fact's answering
-    passages, drawn from it, and leave the other unlabelled (graded ones judge both)."""
+    ``label_rng`` (sparse labels: the labels' own random stream), binary qrels label one of the
+    fact's answering passages, drawn from it, and leave the other unlabelled (graded ones judge
+    both)."""
     d = index.docs_of_fact[(i, key)]
     if not graded:
         answers = d["fact"] + d["indirect"]
-        if sparse is not None and len(answers) > 1:
-            answers = [sparse.choice(answers)]
+        if label_rng is not None and len(answers) > 1:
+            answers = [label_rng.choice(answers)]
         return [(qid, doc, 1) for doc in answers]
     ents = world.entities
     a = ATTRIBUTE_BY_KEY[key]
@@ -147,12 +148,13 @@ def _qrels_table(rows: list[tuple[str, str, int]]) -> pd.DataFrame:
 
 
 def query_tables(world: World, index: PassageIndex, chosen: dict[str, list[tuple[int, str]]],
-                 flavour: str, rng: random.Random, sparse_labels: random.Random | None = None
+                 flavour: str, rng: random.Random, label_rng: random.Random | None = None
                  ) -> tuple[dict[str, pd.DataFrame], list[tuple]]:
     """``queries-{split}`` and ``qrels-{split}`` of the chosen facts (query ids q0, q1, ... in
     split order), and the truth behind each query (query_id, split, entity, attribute,
-    family, value). ``sparse_labels``, a random stream of its own (so that the query texts stay
-    those of the fully labelled data), draws the one labelled answer of each binary query."""
+    family, value). ``label_rng`` (sparse labels), a random stream of its own so that the query
+    texts stay those of the fully labelled data, draws the one labelled answer of each binary
+    query."""
     ents = world.entities
     out: dict[str, pd.DataFrame] = {}
     meta = []
@@ -165,7 +167,7 @@ def query_tables(world: World, index: PassageIndex, chosen: dict[str, list[tuple
             a = ATTRIBUTE_BY_KEY[key]
             q_rows.append((qid, query_text(a, ents[i].name, flavour, rng)))
             meta.append((qid, s, ents[i].name, key, a.family, ents[i].facts[key]))
-            r_rows += _judgements(world, index, qid, i, key, s == "dl19", rng, sparse_labels)
+            r_rows += _judgements(world, index, qid, i, key, s == "dl19", rng, label_rng)
         out[f"queries-{s}"] = pd.DataFrame(q_rows, columns=["query_id", "text"])
         out[f"qrels-{s}"] = _qrels_table(r_rows)
     return out, meta
